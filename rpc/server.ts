@@ -1,0 +1,322 @@
+/**
+ * The RPC server: CometBFT-compatible URI (`GET /<route>?a=b`) and JSON-RPC 2.0 (`POST /`)
+ * handling on one listener (`tcp://host:port` or `unix:///path`), spec §16.2–16.4. Malformed
+ * requests get JSON-RPC errors; a handler's exception becomes `-32603`; nothing crashes.
+ * @module
+ */
+import type { Logger } from "../libs/log.ts";
+import { nopLogger } from "../libs/log.ts";
+import { decodeJsonParams, decodeUriParams, ParamError } from "./params.ts";
+import { type JsonRpcId, type Route, RpcCode, RpcError } from "./types.ts";
+
+/** Options of {@link RPCServer}. */
+export interface RPCServerOptions {
+  /** `tcp://127.0.0.1:26657` or `unix:///path/to.sock`. */
+  laddr: string;
+  routes: readonly Route[];
+  /** Register routes marked unsafe (CometBFT `[rpc] unsafe`). */
+  unsafe?: boolean;
+  maxBodyBytes?: number;
+  maxBatchSize?: number;
+  logger?: Logger;
+}
+
+/** A listening address parsed from `rpc.laddr`. */
+export type ListenAddr = { kind: "tcp"; hostname: string; port: number } | {
+  kind: "unix";
+  path: string;
+};
+
+/** Thrown for an `rpc.laddr` that is neither tcp://host:port nor unix:///path. */
+export class ListenAddrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ListenAddrError";
+  }
+}
+
+/** Parses `tcp://host:port` (also bare `host:port`) or `unix:///path`. */
+export function parseListenAddr(laddr: string): ListenAddr {
+  if (laddr.startsWith("unix://")) {
+    const path = laddr.slice("unix://".length);
+    if (!path) throw new ListenAddrError(`"${laddr}": unix socket path is empty`);
+    return { kind: "unix", path };
+  }
+  const rest = laddr.startsWith("tcp://") ? laddr.slice(6) : laddr;
+  const m = /^(\[[^\]]*\]|[^:]*):(\d{1,5})$/.exec(rest);
+  if (!m || Number(m[2]) > 65535) {
+    throw new ListenAddrError(
+      `"${laddr}": expected tcp://host:port (e.g. tcp://127.0.0.1:26657) or unix:///path`,
+    );
+  }
+  let hostname = m[1].startsWith("[") ? m[1].slice(1, -1) : m[1];
+  if (hostname === "") hostname = "0.0.0.0";
+  return { kind: "tcp", hostname, port: Number(m[2]) };
+}
+
+type RpcResponse =
+  | { jsonrpc: "2.0"; id?: JsonRpcId; result: unknown }
+  | { jsonrpc: "2.0"; id?: JsonRpcId; error: { code: number; message: string; data?: string } };
+
+/** Go's encoding/json escapes these in strings; scripts diffing output expect it. */
+function goJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val) => typeof val === "bigint" ? val.toString() : val)
+    .replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+}
+
+function errorResponse(id: JsonRpcId | undefined, err: RpcError): RpcResponse {
+  const r: RpcResponse = { jsonrpc: "2.0", error: err.toObject() };
+  if (id !== undefined) r.id = id;
+  return r;
+}
+
+/** A running RPC server. */
+export class RPCServer {
+  private readonly routes = new Map<string, Route>();
+  private readonly logger: Logger;
+  private readonly maxBodyBytes: number;
+  private readonly maxBatchSize: number;
+  private server?: Deno.HttpServer;
+  private abort?: AbortController;
+  /** The bound address once started (port resolved when 0 was asked for). */
+  addr?: ListenAddr;
+
+  constructor(private readonly opts: RPCServerOptions) {
+    this.logger = opts.logger ?? nopLogger;
+    this.maxBodyBytes = opts.maxBodyBytes ?? 1_000_000;
+    this.maxBatchSize = opts.maxBatchSize ?? 10;
+    for (const r of opts.routes) {
+      if (r.unsafe && !opts.unsafe) continue;
+      this.routes.set(r.name, r);
+    }
+  }
+
+  /** Starts listening; throws a clear error when the address is taken. */
+  start(): Promise<void> {
+    const addr = parseListenAddr(this.opts.laddr);
+    this.abort = new AbortController();
+    const handler = (req: Request) => this.handle(req);
+    const onListen = () => {};
+    try {
+      if (addr.kind === "unix") {
+        try {
+          Deno.removeSync(addr.path);
+        } catch { /* no stale socket */ }
+        this.server = Deno.serve({ path: addr.path, signal: this.abort.signal, onListen }, handler);
+        this.addr = addr;
+      } else {
+        this.server = Deno.serve(
+          { hostname: addr.hostname, port: addr.port, signal: this.abort.signal, onListen },
+          handler,
+        );
+        const a = this.server.addr as Deno.NetAddr;
+        this.addr = { kind: "tcp", hostname: a.hostname, port: a.port };
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new ListenAddrError(
+          `rpc.laddr ${this.opts.laddr}: address already in use (another node running? set rpc.laddr)`,
+        );
+      }
+      throw e;
+    }
+    this.logger.info("Starting RPC HTTP server", { laddr: this.opts.laddr });
+    return Promise.resolve();
+  }
+
+  /** Stops listening and waits for in-flight requests. */
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.abort?.abort();
+    await this.server.finished;
+    this.server = undefined;
+    if (this.addr?.kind === "unix") {
+      try {
+        Deno.removeSync(this.addr.path);
+      } catch { /* already gone */ }
+    }
+  }
+
+  /** Handles one HTTP request (exported for tests without a socket). */
+  async handle(req: Request): Promise<Response> {
+    const headers = {
+      "Content-Type": "application/json",
+      "X-Server-Time": String(Math.floor(Date.now() / 1000)),
+    };
+    const url = new URL(req.url, "http://localhost");
+    try {
+      let body: Uint8Array;
+      try {
+        body = new Uint8Array(await req.arrayBuffer());
+      } catch (e) {
+        return this.json(
+          errorResponse(undefined, new RpcError(RpcCode.invalidRequest, String(e))),
+          400,
+          headers,
+        );
+      }
+      if (body.length > this.maxBodyBytes) {
+        return this.json(
+          errorResponse(
+            undefined,
+            new RpcError(
+              RpcCode.invalidRequest,
+              `request body larger than ${this.maxBodyBytes} bytes`,
+            ),
+          ),
+          400,
+          headers,
+        );
+      }
+      const isForm = (req.headers.get("content-type") ?? "").includes(
+        "application/x-www-form-urlencoded",
+      );
+      if (url.pathname === "/" && req.method === "POST" && !isForm) {
+        if (body.length === 0) return this.listOfRoutes();
+        return await this.handleJsonRpc(new TextDecoder().decode(body), headers);
+      }
+      if (url.pathname === "/" && body.length === 0) return this.listOfRoutes();
+      const route = this.routes.get(url.pathname.slice(1));
+      if (!route) return new Response("404 page not found\n", { status: 404 });
+      const query = new URLSearchParams(url.search);
+      if (isForm) {
+        for (const [k, v] of new URLSearchParams(new TextDecoder().decode(body))) {
+          if (!query.has(k)) query.set(k, v);
+        }
+      }
+      let args;
+      try {
+        args = decodeUriParams(route.params, query);
+      } catch (e) {
+        return this.json(
+          errorResponse(
+            -1,
+            new RpcError(
+              RpcCode.invalidParams,
+              `error converting http params to arguments: ${(e as Error).message}`,
+            ),
+          ),
+          500,
+          headers,
+        );
+      }
+      try {
+        const result = await route.handler(args);
+        return this.json({ jsonrpc: "2.0", id: -1, result }, 200, headers);
+      } catch (e) {
+        return this.json(errorResponse(-1, this.toRpcError(e)), 500, headers);
+      }
+    } catch (e) {
+      this.logger.error("RPC handler failed", { err: e as Error });
+      return this.json(
+        errorResponse(undefined, new RpcError(RpcCode.internalError, String(e))),
+        500,
+        headers,
+      );
+    }
+  }
+
+  private toRpcError(e: unknown): RpcError {
+    if (e instanceof RpcError) return e;
+    return new RpcError(RpcCode.internalError, e instanceof Error ? e.message : String(e));
+  }
+
+  private json(v: unknown, status: number, headers: Record<string, string>): Response {
+    return new Response(goJson(v), { status, headers });
+  }
+
+  private listOfRoutes(): Response {
+    const names = [...this.routes.keys()].sort();
+    const items = names.map((n) => {
+      const r = this.routes.get(n)!;
+      const q = r.params.map((p) => `${p.name}=_`).join("&");
+      return `<a href="//localhost/${n}${q ? "?" + q : ""}">//localhost/${n}${
+        q ? "?" + q : ""
+      }</a></br>`;
+    });
+    return new Response(
+      `<html><body><br>Available endpoints:<br>${items.join("")}</body></html>`,
+      { status: 200, headers: { "Content-Type": "text/html" } },
+    );
+  }
+
+  private async handleJsonRpc(text: string, headers: Record<string, string>): Promise<Response> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      return this.json(
+        errorResponse(
+          undefined,
+          new RpcError(RpcCode.parseError, `error unmarshaling request: ${(e as Error).message}`),
+        ),
+        500,
+        headers,
+      );
+    }
+    const batch = Array.isArray(parsed);
+    const requests = batch ? parsed as unknown[] : [parsed];
+    if (batch && requests.length > this.maxBatchSize) {
+      return this.json(
+        errorResponse(
+          undefined,
+          new RpcError(
+            RpcCode.invalidRequest,
+            `batch request exceeds maximum (${this.maxBatchSize}) allowed number of requests`,
+          ),
+        ),
+        200,
+        headers,
+      );
+    }
+    for (const r of requests) {
+      const id = (r as { id?: unknown } | null)?.id;
+      if (
+        r === null || typeof r !== "object" || Array.isArray(r) ||
+        (id !== undefined && id !== null && typeof id !== "string" && typeof id !== "number")
+      ) {
+        return this.json(
+          errorResponse(
+            undefined,
+            new RpcError(RpcCode.parseError, "error unmarshaling request: not a request object"),
+          ),
+          500,
+          headers,
+        );
+      }
+    }
+    const responses: RpcResponse[] = [];
+    for (const raw of requests as Record<string, unknown>[]) {
+      if (raw.id === undefined || raw.id === null) continue; // notification
+      const id = typeof raw.id === "number" ? Math.trunc(raw.id) : raw.id as string;
+      const route = typeof raw.method === "string" ? this.routes.get(raw.method) : undefined;
+      if (!route) {
+        responses.push(errorResponse(id, new RpcError(RpcCode.methodNotFound)));
+        continue;
+      }
+      let args;
+      try {
+        args = decodeJsonParams(route.params, raw.params);
+      } catch (e) {
+        const msg = e instanceof ParamError ? e.message : String(e);
+        responses.push(
+          errorResponse(
+            id,
+            new RpcError(
+              RpcCode.invalidParams,
+              `error converting json params to arguments: ${msg}`,
+            ),
+          ),
+        );
+        continue;
+      }
+      try {
+        responses.push({ jsonrpc: "2.0", id, result: await route.handler(args) });
+      } catch (e) {
+        responses.push(errorResponse(id, this.toRpcError(e)));
+      }
+    }
+    if (responses.length === 0) return new Response("", { status: 200, headers });
+    return this.json(responses.length === 1 ? responses[0] : responses, 200, headers);
+  }
+}
