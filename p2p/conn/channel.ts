@@ -1,0 +1,248 @@
+/**
+ * One logical channel of an MConnection (Go `conn.Channel`): a bounded send queue, a cursor over
+ * the message being split into PacketMsgs, the `recentlySent` byte counter the scheduler uses,
+ * and the reassembly buffer of incoming packets (spec §5.2–§5.4).
+ * @module
+ */
+import { payloadSizeFor, writePacketMsg } from "./packet.ts";
+
+/** Default send queue capacity, in messages (Go `defaultSendQueueCapacity`). */
+export const DEFAULT_SEND_QUEUE_CAPACITY = 1;
+/** Default initial reassembly buffer, in bytes (Go `defaultRecvBufferCapacity`). */
+export const DEFAULT_RECV_BUFFER_CAPACITY = 4096;
+/** Default largest incoming message, in bytes: 21 MiB (Go `defaultRecvMessageCapacity`). */
+export const DEFAULT_RECV_MESSAGE_CAPACITY = 22020096;
+/** Factor applied to `recentlySent` at every stats tick (every 2 s). */
+const RECENTLY_SENT_DECAY = 0.8;
+/** A reassembly buffer grown past this is dropped after delivery instead of kept for reuse. */
+const KEEP_RECV_BUFFER_MAX = 1 << 20;
+
+/** Static description of a channel (Go `ChannelDescriptor`); zero/absent values take defaults. */
+export interface ChannelDescriptor {
+  /** Channel id byte, 0..255. */
+  id: number;
+  /** Scheduling weight, > 0. Higher means more bandwidth under contention. */
+  priority: number;
+  /** Messages that may wait in the send queue (default 1). */
+  sendQueueCapacity?: number;
+  /** Initial reassembly buffer size in bytes (default 4096); no protocol effect. */
+  recvBufferCapacity?: number;
+  /** Largest message accepted from the peer in bytes (default 22020096). */
+  recvMessageCapacity?: number;
+}
+
+/** A descriptor with every default filled in. */
+export type FilledChannelDescriptor = Required<ChannelDescriptor>;
+
+/** Fills defaults like Go's `FillDefaults`; throws RangeError on an invalid id or priority. */
+export function fillDefaults(desc: ChannelDescriptor): FilledChannelDescriptor {
+  if (!Number.isInteger(desc.id) || desc.id < 0 || desc.id > 255) {
+    throw new RangeError(`channel id must be 0..255, got ${desc.id}`);
+  }
+  if (!(desc.priority > 0)) {
+    throw new RangeError(`channel ${desc.id}: priority must be positive, got ${desc.priority}`);
+  }
+  return {
+    id: desc.id,
+    priority: desc.priority,
+    sendQueueCapacity: desc.sendQueueCapacity || DEFAULT_SEND_QUEUE_CAPACITY,
+    recvBufferCapacity: desc.recvBufferCapacity || DEFAULT_RECV_BUFFER_CAPACITY,
+    recvMessageCapacity: desc.recvMessageCapacity || DEFAULT_RECV_MESSAGE_CAPACITY,
+  };
+}
+
+/** Reassembly would exceed the channel's `recvMessageCapacity`. */
+export class RecvCapacityError extends Error {
+  constructor(readonly channelId: number, readonly capacity: number, readonly received: number) {
+    super(`received message exceeds available capacity: ${capacity} < ${received}`);
+    this.name = "RecvCapacityError";
+  }
+}
+
+interface SendWaiter {
+  msg: Uint8Array;
+  resolve: (ok: boolean) => void;
+  cleanup: () => void;
+}
+
+/** Per-channel state. Single-threaded: only the owning MConnection calls into it. */
+export class Channel {
+  readonly desc: FilledChannelDescriptor;
+  /** Bytes written on the wire for this channel, decayed ×0.8 every 2 s. */
+  recentlySent = 0;
+
+  readonly #maxChunk: number;
+  readonly #onQueued: () => void;
+  // Ring buffer of queued messages.
+  readonly #queue: (Uint8Array | undefined)[];
+  #qHead = 0;
+  #qLen = 0;
+  // Senders waiting for queue room, FIFO.
+  #waiters: SendWaiter[] = [];
+  // Message being split into packets.
+  #sending: Uint8Array | null = null;
+  #sendingOff = 0;
+  // Reassembly.
+  #recvBuf: Uint8Array;
+  #recvLen = 0;
+
+  /**
+   * @param maxPayload the connection's `maxPacketMsgPayloadSize`.
+   * @param onQueued called whenever a message enters the queue (wakes the send routine).
+   */
+  constructor(desc: ChannelDescriptor, maxPayload: number, onQueued: () => void) {
+    this.desc = fillDefaults(desc);
+    this.#maxChunk = payloadSizeFor(this.desc.id, maxPayload);
+    this.#onQueued = onQueued;
+    this.#queue = new Array(this.desc.sendQueueCapacity);
+    this.#recvBuf = new Uint8Array(this.desc.recvBufferCapacity);
+  }
+
+  /** Messages queued or partly sent (Go `sendQueueSize`). */
+  get sendQueueSize(): number {
+    return this.#qLen + (this.#sending !== null ? 1 : 0);
+  }
+
+  /** Whether the queue has room right now (heuristic, like Go's `canSend`). */
+  canSend(): boolean {
+    return this.#qLen < this.desc.sendQueueCapacity && this.#waiters.length === 0;
+  }
+
+  /** Queues `msg` if there is room; never waits. The caller must not mutate `msg` afterwards. */
+  trySend(msg: Uint8Array): boolean {
+    if (!this.canSend()) return false;
+    this.#push(msg);
+    this.#onQueued();
+    return true;
+  }
+
+  /**
+   * Queues `msg`, waiting for room up to `timeoutMs` or until `signal` aborts; resolves false on
+   * timeout, abort or {@link cancelWaiters}. Waiting senders are served in arrival order.
+   */
+  send(msg: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.trySend(msg)) return Promise.resolve(true);
+    if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter: SendWaiter = {
+        msg,
+        resolve,
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", giveUp);
+        },
+      };
+      const giveUp = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        waiter.cleanup();
+        resolve(false);
+      };
+      const timer = setTimeout(giveUp, timeoutMs);
+      signal?.addEventListener("abort", giveUp, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Resolves every waiting {@link send} with false (connection stopping). */
+  cancelWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      w.cleanup();
+      w.resolve(false);
+    }
+  }
+
+  /** Whether a packet is ready to go: a partly sent message or a queued one (Go `isSendPending`). */
+  isSendPending(): boolean {
+    if (this.#sending !== null) return true;
+    if (this.#qLen === 0) return false;
+    this.#sending = this.#shift();
+    this.#sendingOff = 0;
+    this.#admitWaiters();
+    return true;
+  }
+
+  /**
+   * Writes the next PacketMsg of the current message into `buf` at `off` (the caller checked
+   * {@link isSendPending} and reserved room for one maximal packet); returns the new offset.
+   * Adds the bytes written to `recentlySent`.
+   */
+  writeNextPacket(buf: Uint8Array, off: number): number {
+    const msg = this.#sending!;
+    const remaining = msg.length - this.#sendingOff;
+    let end: number;
+    if (remaining <= this.#maxChunk) {
+      end = writePacketMsg(buf, off, this.desc.id, true, msg.subarray(this.#sendingOff));
+      this.#sending = null;
+      this.#sendingOff = 0;
+    } else {
+      const next = this.#sendingOff + this.#maxChunk;
+      end = writePacketMsg(buf, off, this.desc.id, false, msg.subarray(this.#sendingOff, next));
+      this.#sendingOff = next;
+    }
+    this.recentlySent += end - off;
+    return end;
+  }
+
+  /**
+   * Adds one received PacketMsg; returns the complete message on `eof` (a fresh array the
+   * receiver may keep) or null. Throws {@link RecvCapacityError} on overflow.
+   */
+  recvPacketMsg(eof: boolean, data: Uint8Array): Uint8Array | null {
+    const total = this.#recvLen + data.length;
+    if (total > this.desc.recvMessageCapacity) {
+      throw new RecvCapacityError(this.desc.id, this.desc.recvMessageCapacity, total);
+    }
+    if (eof && this.#recvLen === 0) return data.slice();
+    if (total > this.#recvBuf.length) {
+      const grown = new Uint8Array(
+        Math.min(Math.max(total, this.#recvBuf.length * 2), this.desc.recvMessageCapacity),
+      );
+      grown.set(this.#recvBuf.subarray(0, this.#recvLen));
+      this.#recvBuf = grown;
+    }
+    this.#recvBuf.set(data, this.#recvLen);
+    this.#recvLen = total;
+    if (!eof) return null;
+    const msg = this.#recvBuf.slice(0, total);
+    this.#recvLen = 0;
+    if (this.#recvBuf.length > KEEP_RECV_BUFFER_MAX) {
+      this.#recvBuf = new Uint8Array(this.desc.recvBufferCapacity);
+    }
+    return msg;
+  }
+
+  /** Decays `recentlySent` (called every 2 s, Go `updateStats`). */
+  updateStats(): void {
+    this.recentlySent = Math.trunc(this.recentlySent * RECENTLY_SENT_DECAY);
+  }
+
+  #push(msg: Uint8Array): void {
+    const cap = this.#queue.length;
+    this.#queue[(this.#qHead + this.#qLen) % cap] = msg;
+    this.#qLen++;
+  }
+
+  #shift(): Uint8Array {
+    const msg = this.#queue[this.#qHead]!;
+    this.#queue[this.#qHead] = undefined;
+    this.#qHead = (this.#qHead + 1) % this.#queue.length;
+    this.#qLen--;
+    return msg;
+  }
+
+  /** Moves waiting senders into freed queue slots. */
+  #admitWaiters(): void {
+    let admitted = false;
+    while (this.#waiters.length > 0 && this.#qLen < this.desc.sendQueueCapacity) {
+      const w = this.#waiters.shift()!;
+      w.cleanup();
+      this.#push(w.msg);
+      w.resolve(true);
+      admitted = true;
+    }
+    if (admitted) this.#onQueued();
+  }
+}
