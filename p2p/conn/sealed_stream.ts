@@ -1,0 +1,154 @@
+/**
+ * The encrypted byte stream over a raw socket: reads sealed frames and exposes their data as a
+ * byte stream (frame remainders are kept for the next read), and writes each call's data as
+ * consecutive sealed frames in one socket write. Used by the SecretConnection both during the
+ * AuthSig exchange and afterwards.
+ * @module
+ */
+import { ConnectionClosedError, P2PError } from "../errors.ts";
+import type { Aead } from "./crypto.ts";
+import { DATA_MAX_SIZE, FrameOpener, FrameSealer, SEALED_FRAME_SIZE } from "./frame.ts";
+import { type ByteStream, closeQuietly, type RawConn, writeAll } from "./stream.ts";
+
+/** Receive buffer: many sealed frames per socket read keeps syscalls per byte low. */
+const RECV_BUFFER_SIZE = 128 * SEALED_FRAME_SIZE;
+
+/**
+ * Plaintext per socket write. A write call larger than this is sealed and written in batches of
+ * this size (bounded memory); anything up to it goes out in exactly one socket write.
+ */
+export const MAX_WRITE_BATCH = 1024 * DATA_MAX_SIZE;
+
+/** Turns an I/O failure into the stream's typed error. */
+function ioError(e: unknown, closed: boolean): Error {
+  if (e instanceof P2PError) return e;
+  return new ConnectionClosedError(closed ? "connection closed" : "connection I/O failed", {
+    cause: e,
+  });
+}
+
+/** A framed, encrypted duplex stream over a {@link RawConn}. */
+export class SealedStream implements ByteStream {
+  readonly #conn: RawConn;
+  readonly #sealer: FrameSealer;
+  readonly #opener: FrameOpener;
+  readonly #rbuf = new Uint8Array(RECV_BUFFER_SIZE);
+  #rstart = 0;
+  #rend = 0;
+  /** Decrypted bytes of the current frame not yet delivered (a view into the opener's frame). */
+  #pending: Uint8Array = new Uint8Array(0);
+  #reading = false;
+  /** Tail of the write queue: each write waits for the previous one, so frames never interleave. */
+  #writeTail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    conn: RawConn,
+    sendKey: Uint8Array,
+    recvKey: Uint8Array,
+    aead?: (key: Uint8Array) => Aead,
+  ) {
+    this.#conn = conn;
+    this.#sealer = new FrameSealer(sendKey, aead);
+    this.#opener = new FrameOpener(recvKey, aead);
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Reads up to `p.length` decrypted bytes; `null` at a clean end of stream (EOF on a frame
+   * boundary). Fills `p` from every complete frame already buffered, but blocks only when it
+   * has nothing to return. Throws FrameError (bad tag, length > 1024) or ConnectionClosedError.
+   * One read at a time.
+   */
+  async read(p: Uint8Array): Promise<number | null> {
+    if (this.#closed) throw new ConnectionClosedError();
+    if (this.#reading) throw new Error("SealedStream: concurrent read");
+    if (p.length === 0) return 0;
+    this.#reading = true;
+    try {
+      let n = 0;
+      while (n < p.length) {
+        if (this.#pending.length === 0) {
+          if (this.#rend - this.#rstart >= SEALED_FRAME_SIZE) {
+            const at = this.#rstart;
+            this.#rstart += SEALED_FRAME_SIZE;
+            this.#pending = this.#opener.open(this.#rbuf.subarray(at, at + SEALED_FRAME_SIZE));
+            continue;
+          }
+          if (n > 0) break;
+          if (!(await this.#fill())) return null;
+          continue;
+        }
+        const k = Math.min(this.#pending.length, p.length - n);
+        p.set(k === this.#pending.length ? this.#pending : this.#pending.subarray(0, k), n);
+        this.#pending = this.#pending.subarray(k);
+        n += k;
+      }
+      return n;
+    } catch (e) {
+      // A frame error kills the connection, as in Go.
+      const err = ioError(e, this.#closed);
+      this.close();
+      throw err;
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /** Reads more raw bytes; false on EOF at a frame boundary, throws on EOF inside a frame. */
+  async #fill(): Promise<boolean> {
+    if (this.#rstart > 0 && this.#rbuf.length - this.#rend < SEALED_FRAME_SIZE) {
+      this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
+      this.#rend -= this.#rstart;
+      this.#rstart = 0;
+    }
+    const got = await this.#conn.read(this.#rbuf.subarray(this.#rend));
+    if (got === null) {
+      if (this.#rend === this.#rstart) return false;
+      throw new ConnectionClosedError(
+        `EOF inside a sealed frame (${this.#rend - this.#rstart} of ${SEALED_FRAME_SIZE} bytes)`,
+      );
+    }
+    this.#rend += got;
+    return true;
+  }
+
+  /**
+   * Seals and writes all of `p`. Writes are queued, so concurrent callers never interleave
+   * frames or reuse a nonce; each call's frames (up to {@link MAX_WRITE_BATCH} of data) leave in
+   * one socket write. An empty write sends nothing.
+   */
+  write(p: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError());
+    if (p.length === 0) return Promise.resolve();
+    const run = this.#writeTail.then(() => this.#writeNow(p));
+    // The queue continues after a failure; the failure itself reaches this caller via `run`.
+    this.#writeTail = run.catch(() => {});
+    return run;
+  }
+
+  async #writeNow(p: Uint8Array): Promise<void> {
+    if (this.#closed) throw new ConnectionClosedError();
+    try {
+      for (let off = 0; off < p.length; off += MAX_WRITE_BATCH) {
+        const sealed = this.#sealer.seal(p.subarray(off, off + MAX_WRITE_BATCH));
+        await writeAll(this.#conn, sealed);
+      }
+    } catch (e) {
+      const err = ioError(e, this.#closed);
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Closes the socket (idempotent); pending and later reads/writes fail with ConnectionClosedError. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.#conn);
+  }
+}
