@@ -108,6 +108,10 @@ Deno.test("packet: decode follows the Go unmarshaller on odd but valid input", (
     unhex("2001" + "1a14" + "0801" + "2805" + "290102030405060708" + "1001" + "2d01020304"),
   );
   assertEquals(dec, { kind: "msg", channelId: 1, eof: true, data: new Uint8Array(0) });
+  // Length-delimited unknown fields, at both levels.
+  assertEquals(decodePacket(unhex("220201021200")), { kind: "pong" });
+  const withBytes = decodePacket(unhex("1a073203aabbcc1001"));
+  assertEquals(withBytes, { kind: "msg", channelId: 0, eof: true, data: new Uint8Array(0) });
   // Unknown field inside a ping.
   assertEquals(decodePacket(unhex("0a020801")), { kind: "ping" });
   // A negative channel id (10-byte varint) decodes as int32 -1, for the caller to reject.

@@ -198,9 +198,12 @@ function skipField(wireType: number, end: number): void {
       if (end - pos < 8) throw new PacketDecodeError("unexpected end of fixed64");
       pos += 8;
       return;
-    case 2:
-      pos += readLength(end);
+    case 2: {
+      // Not `pos += readLength(end)`: that would read `pos` before readLength advances it.
+      const len = readLength(end);
+      pos += len;
       return;
+    }
     case 5:
       if (end - pos < 4) throw new PacketDecodeError("unexpected end of fixed32");
       pos += 4;

@@ -1,0 +1,672 @@
+/**
+ * MConnection: many logical channels multiplexed over one byte stream (Go `p2p/conn/connection.go`,
+ * spec §5). Two routines run per connection, both owned by {@link MConnection.start} /
+ * {@link MConnection.stop} through one AbortController:
+ *
+ * - the send routine, woken by "data queued", timers and pong requests, writes PacketMsgs chosen
+ *   by the `recentlySent / priority` scheduler into a reusable output buffer and flushes it with
+ *   one `stream.write` per flush (throttled; pings and pongs flush at once);
+ * - the receive routine reads `uvarint(len) ‖ Packet`, answers pings, cancels the pong timer and
+ *   reassembles messages, delivering each synchronously to `onReceive`.
+ *
+ * Any failure stops the connection and reports one typed {@link MConnectionError} to `onError`.
+ * @module
+ */
+import { type Logger, nopLogger } from "../../libs/log.ts";
+import { InvalidParametersError, P2PError } from "../errors.ts";
+import { Channel, type ChannelDescriptor, fillDefaults, RecvCapacityError } from "./channel.ts";
+import {
+  FlowMonitor,
+  type FlowStatus,
+  type FlowStatusJSON,
+  flowStatusToJSON,
+  msToNsString,
+} from "./flowrate.ts";
+import {
+  decodePacket,
+  delimitedPacketMsgSize,
+  maxPacketMsgSize,
+  PacketDecodeError,
+  PING_PONG_WIRE_SIZE,
+  writePing,
+  writePong,
+} from "./packet.ts";
+import { type ByteStream, closeQuietly } from "./stream.ts";
+
+export type { ChannelDescriptor } from "./channel.ts";
+
+/** Default largest data chunk per PacketMsg (Go `defaultMaxPacketMsgPayloadSize`). */
+export const DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE = 1024;
+/** Default send/receive rate in B/s (CometBFT config `send_rate` / `recv_rate`). */
+export const DEFAULT_RATE_BPS = 5_120_000;
+/** Default flush throttle (config `flush_throttle_timeout`). */
+export const DEFAULT_FLUSH_THROTTLE_MS = 100;
+/** Default ping interval (Go `defaultPingInterval`). */
+export const DEFAULT_PING_INTERVAL_MS = 60_000;
+/** Default pong timeout (Go `defaultPongTimeout`). */
+export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
+/** How long `send` waits for queue room (Go `defaultSendTimeout`). */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+/** PacketMsgs per send batch (Go `numBatchPacketMsgs`). */
+const NUM_BATCH_PACKET_MSGS = 10;
+/** Output buffer size (Go `minWriteBufferSize`). */
+const MIN_WRITE_BUFFER_SIZE = 65536;
+/** Read buffer size; holds many packets so one read serves several. */
+const READ_BUFFER_SIZE = 65536;
+/** Period of the `recentlySent` decay (Go `updateStats`). */
+const UPDATE_STATS_MS = 2000;
+
+/** MConnection settings (Go `MConnConfig`); durations in ms, rates in B/s (0 = unlimited). */
+export interface MConnConfig {
+  sendRate: number;
+  recvRate: number;
+  maxPacketMsgPayloadSize: number;
+  flushThrottleMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+}
+
+/** Defaults as a v0.38 node configures them (config.toml values, not the `conn` package's). */
+export const defaultMConnConfig: Readonly<MConnConfig> = Object.freeze({
+  sendRate: DEFAULT_RATE_BPS,
+  recvRate: DEFAULT_RATE_BPS,
+  maxPacketMsgPayloadSize: DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
+  flushThrottleMs: DEFAULT_FLUSH_THROTTLE_MS,
+  pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+  pongTimeoutMs: DEFAULT_PONG_TIMEOUT_MS,
+});
+
+/** Why an MConnection stopped on its own. */
+export type MConnectionErrorReason =
+  | { code: "eof" }
+  | { code: "unknown_channel"; channelId: number }
+  | { code: "message_too_large"; channelId: number; capacity: number; received: number }
+  | { code: "bad_packet"; detail: string }
+  | { code: "pong_timeout" }
+  | { code: "io"; cause: unknown }
+  | { code: "receive_threw"; channelId: number; cause: unknown };
+
+function reasonMessage(r: MConnectionErrorReason): string {
+  switch (r.code) {
+    case "eof":
+      return "connection closed by peer (EOF)";
+    case "unknown_channel":
+      return `unknown channel ${r.channelId.toString(16).toUpperCase()}`;
+    case "message_too_large":
+      return `received message exceeds available capacity: ${r.capacity} < ${r.received}`;
+    case "bad_packet":
+      return `bad packet: ${r.detail}`;
+    case "pong_timeout":
+      return "pong timeout";
+    case "io":
+      return `i/o error: ${r.cause instanceof Error ? r.cause.message : String(r.cause)}`;
+    case "receive_threw":
+      return `receive callback threw on channel ${r.channelId}: ${
+        r.cause instanceof Error ? r.cause.message : String(r.cause)
+      }`;
+  }
+}
+
+/** The error an MConnection reports to `onError`; branch on `reason.code`. */
+export class MConnectionError extends P2PError {
+  readonly reason: MConnectionErrorReason;
+  constructor(reason: MConnectionErrorReason) {
+    const cause = "cause" in reason ? reason.cause : undefined;
+    super("closed", reasonMessage(reason), cause !== undefined ? { cause } : undefined);
+    this.reason = reason;
+  }
+}
+
+/** Per-channel status (Go `ChannelStatus`). */
+export interface ChannelStatus {
+  id: number;
+  sendQueueCapacity: number;
+  sendQueueSize: number;
+  priority: number;
+  recentlySent: number;
+}
+
+/** Connection status (Go `ConnectionStatus`); `duration` in ms since construction. */
+export interface ConnectionStatus {
+  duration: number;
+  sendMonitor: FlowStatus;
+  recvMonitor: FlowStatus;
+  channels: ChannelStatus[];
+}
+
+/** Go-JSON shape of a {@link ConnectionStatus} (`/net_info` `connection_status`, spec §16.6). */
+export interface ConnectionStatusJSON {
+  Duration: string;
+  SendMonitor: FlowStatusJSON;
+  RecvMonitor: FlowStatusJSON;
+  Channels: {
+    ID: number;
+    SendQueueCapacity: string;
+    SendQueueSize: string;
+    Priority: string;
+    RecentlySent: string;
+  }[];
+}
+
+/** Converts a {@link ConnectionStatus} to the CometBFT RPC JSON shape. */
+export function connectionStatusToJSON(s: ConnectionStatus): ConnectionStatusJSON {
+  return {
+    Duration: msToNsString(s.duration),
+    SendMonitor: flowStatusToJSON(s.sendMonitor),
+    RecvMonitor: flowStatusToJSON(s.recvMonitor),
+    Channels: s.channels.map((c) => ({
+      ID: c.id,
+      SendQueueCapacity: String(c.sendQueueCapacity),
+      SendQueueSize: String(c.sendQueueSize),
+      Priority: String(c.priority),
+      RecentlySent: String(c.recentlySent),
+    })),
+  };
+}
+
+/** Lifecycle: idle → running → (flushing →) stopped. */
+type State = "idle" | "running" | "flushing" | "stopped";
+
+/** A one-slot wake-up signal for the send routine. */
+class Wakeup {
+  #resolve: (() => void) | null = null;
+  #pending = false;
+  notify(): void {
+    const r = this.#resolve;
+    if (r) {
+      this.#resolve = null;
+      r();
+    } else this.#pending = true;
+  }
+  wait(): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((r) => (this.#resolve = r));
+  }
+}
+
+/** A multiplexed connection over one {@link ByteStream}. */
+export class MConnection {
+  readonly #stream: ByteStream;
+  readonly #channels: Channel[];
+  readonly #byId: (Channel | undefined)[] = new Array(256);
+  readonly #onReceive: (chId: number, msg: Uint8Array) => void;
+  readonly #onError: (err: Error) => void;
+  readonly #config: MConnConfig;
+  readonly #log: Logger;
+  readonly #created = performance.now();
+  readonly #maxPacketSize: number;
+  readonly #sendMonitor = new FlowMonitor();
+  readonly #recvMonitor = new FlowMonitor();
+
+  #state: State = "idle";
+  #errored = false;
+  readonly #ac = new AbortController();
+  readonly #wake = new Wakeup();
+  #sendDone: Promise<void> = Promise.resolve();
+  #recvDone: Promise<void> = Promise.resolve();
+  #sendQuit = false;
+
+  // Send-routine inputs, set by timers, senders and the receive routine.
+  #dataQueued = false;
+  #flushDue = false;
+  #pingDue = false;
+  #pongRequested = false;
+  #pongTimedOut = false;
+
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #pongTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTicker: ReturnType<typeof setInterval> | undefined;
+  #statsTicker: ReturnType<typeof setInterval> | undefined;
+
+  readonly #out: Uint8Array;
+  #outLen = 0;
+  /** Room reserved before a batch: one batch of maximal packets. */
+  readonly #batchReserve: number;
+
+  constructor(
+    stream: ByteStream,
+    channels: ChannelDescriptor[],
+    onReceive: (chId: number, msg: Uint8Array) => void,
+    onError: (err: Error) => void,
+    config: Partial<MConnConfig> = {},
+    logger: Logger = nopLogger,
+  ) {
+    const cfg: MConnConfig = { ...defaultMConnConfig };
+    for (const [k, v] of Object.entries(config) as [keyof MConnConfig, number | undefined][]) {
+      if (v !== undefined) cfg[k] = v;
+    }
+    if (cfg.pongTimeoutMs >= cfg.pingIntervalMs) {
+      throw new InvalidParametersError("pongTimeoutMs must be less than pingIntervalMs");
+    }
+    if (!(cfg.maxPacketMsgPayloadSize >= 2)) {
+      throw new InvalidParametersError("maxPacketMsgPayloadSize must be at least 2");
+    }
+    this.#stream = stream;
+    this.#onReceive = onReceive;
+    this.#onError = onError;
+    this.#config = cfg;
+    this.#log = logger;
+    this.#maxPacketSize = maxPacketMsgSize(cfg.maxPacketMsgPayloadSize);
+    const onQueued = () => {
+      this.#dataQueued = true;
+      this.#wake.notify();
+    };
+    this.#channels = channels.map((d) => {
+      const filled = fillDefaults(d);
+      if (this.#byId[filled.id]) {
+        throw new InvalidParametersError(`duplicate channel ${filled.id}`);
+      }
+      const ch = new Channel(filled, cfg.maxPacketMsgPayloadSize, onQueued);
+      this.#byId[filled.id] = ch;
+      return ch;
+    });
+    this.#batchReserve = NUM_BATCH_PACKET_MSGS *
+      delimitedPacketMsgSize(255, true, cfg.maxPacketMsgPayloadSize);
+    this.#out = new Uint8Array(Math.max(MIN_WRITE_BUFFER_SIZE, this.#batchReserve * 2));
+  }
+
+  /** True between {@link start} and the beginning of a stop. */
+  get isRunning(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Starts the send and receive routines and the ping / stats timers. */
+  start(): void {
+    if (this.#state !== "idle") throw new InvalidParametersError(`cannot start: ${this.#state}`);
+    this.#state = "running";
+    this.#pingTicker = setInterval(() => {
+      this.#pingDue = true;
+      this.#wake.notify();
+    }, this.#config.pingIntervalMs);
+    this.#statsTicker = setInterval(() => {
+      for (const ch of this.#channels) ch.updateStats();
+    }, UPDATE_STATS_MS);
+    this.#sendDone = this.#sendRoutine();
+    this.#recvDone = this.#recvRoutine();
+  }
+
+  /** Stops both routines, closes the stream and waits for the routines to end. Idempotent. */
+  async stop(): Promise<void> {
+    this.#teardown();
+    await this.#sendDone;
+    await this.#recvDone;
+  }
+
+  /**
+   * Stops accepting sends, writes every queued message to the stream, flushes, then closes
+   * (Go `FlushStop`). Senders still waiting for queue room get false.
+   */
+  async flushStop(): Promise<void> {
+    if (this.#state !== "running") return this.stop();
+    this.#state = "flushing";
+    this.#clearTimers();
+    for (const ch of this.#channels) ch.cancelWaiters();
+    this.#sendQuit = true;
+    this.#wake.notify();
+    await this.#sendDone;
+    try {
+      if (!this.#ac.signal.aborted) {
+        let exhausted = false;
+        while (!exhausted && !this.#ac.signal.aborted) {
+          await this.#sendMonitor.limit(this.#config.sendRate, this.#ac.signal);
+          if (this.#outLen + this.#batchReserve > this.#out.length) await this.#flush();
+          exhausted = this.#sendBatch();
+        }
+        await this.#flush();
+      }
+    } catch (err) {
+      this.#log.debug("MConnection flush on stop failed", { err });
+    }
+    await this.stop();
+  }
+
+  /**
+   * Queues `msg` on channel `chId`, waiting for queue room up to `timeoutMs` (default 10 s) or
+   * until `signal` aborts. Resolves false on timeout, unknown channel or a stopped connection.
+   * The caller must not mutate `msg` afterwards.
+   */
+  send(
+    chId: number,
+    msg: Uint8Array,
+    opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const ch = this.#sendChannel(chId);
+    if (!ch) return Promise.resolve(false);
+    return ch.send(msg, opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, opts.signal).then((ok) => {
+      if (!ok) this.#log.debug("Send failed", { chID: chId, reason: "queue full or stopped" });
+      return ok;
+    });
+  }
+
+  /** Queues `msg` if the channel's queue has room; false otherwise, never waits. */
+  trySend(chId: number, msg: Uint8Array): boolean {
+    const ch = this.#sendChannel(chId);
+    return ch ? ch.trySend(msg) : false;
+  }
+
+  /** Whether {@link trySend} on `chId` would succeed now (heuristic). */
+  canSend(chId: number): boolean {
+    const ch = this.#sendChannel(chId);
+    return ch ? ch.canSend() : false;
+  }
+
+  /** Duration, flow monitors and per-channel queue state (Go `Status()`). */
+  status(): ConnectionStatus {
+    return {
+      duration: performance.now() - this.#created,
+      sendMonitor: this.#sendMonitor.status(),
+      recvMonitor: this.#recvMonitor.status(),
+      channels: this.#channels.map((ch) => ({
+        id: ch.desc.id,
+        sendQueueCapacity: ch.desc.sendQueueCapacity,
+        sendQueueSize: ch.sendQueueSize,
+        priority: ch.desc.priority,
+        recentlySent: ch.recentlySent,
+      })),
+    };
+  }
+
+  #sendChannel(chId: number): Channel | undefined {
+    if (this.#state !== "running") {
+      this.#log.debug("Send on a connection that is not running", { chID: chId });
+      return undefined;
+    }
+    const ch = this.#byId[chId];
+    if (!ch) this.#log.error(`Cannot send bytes, unknown channel ${chId}`);
+    return ch;
+  }
+
+  // ---- lifecycle helpers ------------------------------------------------------------------
+
+  #clearTimers(): void {
+    clearInterval(this.#pingTicker);
+    clearInterval(this.#statsTicker);
+    clearTimeout(this.#flushTimer);
+    clearTimeout(this.#pongTimer);
+    this.#pingTicker =
+      this.#statsTicker =
+      this.#flushTimer =
+      this.#pongTimer =
+        undefined;
+  }
+
+  /** Aborts both routines and closes the stream; does not wait. Idempotent. */
+  #teardown(): void {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    this.#clearTimers();
+    this.#ac.abort();
+    this.#wake.notify();
+    for (const ch of this.#channels) ch.cancelWaiters();
+    closeQuietly(this.#stream);
+  }
+
+  /** Stops for an error and reports it once (only while running: local stops are silent). */
+  #fail(reason: MConnectionErrorReason): void {
+    if (this.#state !== "running" || this.#errored) {
+      this.#teardown();
+      return;
+    }
+    this.#errored = true;
+    const err = new MConnectionError(reason);
+    this.#log.debug("MConnection failed", { err });
+    this.#teardown();
+    try {
+      this.#onError(err);
+    } catch (e) {
+      this.#log.error("onError callback threw", { err: e });
+    }
+  }
+
+  // ---- send routine -----------------------------------------------------------------------
+
+  async #sendRoutine(): Promise<void> {
+    const signal = this.#ac.signal;
+    try {
+      while (!signal.aborted && !this.#sendQuit) {
+        if (this.#pongTimedOut) {
+          this.#fail({ code: "pong_timeout" });
+          return;
+        }
+        if (this.#pingDue) {
+          this.#pingDue = false;
+          if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          this.#outLen = writePing(this.#out, this.#outLen);
+          this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
+          this.#startPongTimer();
+          await this.#flush();
+          continue;
+        }
+        if (this.#pongRequested) {
+          this.#pongRequested = false;
+          if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          this.#outLen = writePong(this.#out, this.#outLen);
+          this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
+          await this.#flush();
+          continue;
+        }
+        // Before data: under a continuous stream the throttle still flushes every period.
+        if (this.#flushDue) {
+          this.#flushDue = false;
+          await this.#flush();
+          continue;
+        }
+        if (this.#dataQueued) {
+          this.#dataQueued = false;
+          const delay = this.#sendMonitor.limitDelayMs(this.#config.sendRate);
+          if (delay > 0) {
+            await this.#sendMonitor.limit(this.#config.sendRate, signal);
+            this.#dataQueued = true;
+            continue;
+          }
+          if (this.#outLen + this.#batchReserve > this.#out.length) await this.#flush();
+          if (!this.#sendBatch()) this.#dataQueued = true;
+          continue;
+        }
+        await this.#wake.wait();
+      }
+    } catch (err) {
+      if (!signal.aborted) this.#fail({ code: "io", cause: err });
+    }
+  }
+
+  /**
+   * Writes up to {@link NUM_BATCH_PACKET_MSGS} PacketMsgs into the output buffer, each from the
+   * pending channel with the least `recentlySent / priority`. Returns true when nothing is left.
+   */
+  #sendBatch(): boolean {
+    const start = this.#outLen;
+    let exhausted = false;
+    for (let i = 0; i < NUM_BATCH_PACKET_MSGS; i++) {
+      const ch = this.#selectChannel();
+      if (!ch) {
+        exhausted = true;
+        break;
+      }
+      this.#outLen = ch.writeNextPacket(this.#out, this.#outLen);
+    }
+    const written = this.#outLen - start;
+    if (written > 0) {
+      this.#sendMonitor.update(written);
+      this.#armFlushTimer();
+    }
+    return exhausted;
+  }
+
+  #selectChannel(): Channel | undefined {
+    let least = Infinity;
+    let chosen: Channel | undefined;
+    for (const ch of this.#channels) {
+      if (!ch.isSendPending()) continue;
+      // Go divides in float32; the order of ratios is the same for byte counts in range.
+      const ratio = Math.fround(ch.recentlySent) / Math.fround(ch.desc.priority);
+      if (ratio < least) {
+        least = ratio;
+        chosen = ch;
+      }
+    }
+    return chosen;
+  }
+
+  #armFlushTimer(): void {
+    if (this.#flushTimer !== undefined || this.#state !== "running") return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flushDue = true;
+      this.#wake.notify();
+    }, this.#config.flushThrottleMs);
+  }
+
+  /** One `stream.write` of everything buffered. */
+  async #flush(): Promise<void> {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (this.#outLen === 0) return;
+    const n = this.#outLen;
+    await this.#stream.write(this.#out.subarray(0, n));
+    this.#outLen = 0;
+  }
+
+  #startPongTimer(): void {
+    clearTimeout(this.#pongTimer);
+    this.#pongTimer = setTimeout(() => {
+      this.#pongTimer = undefined;
+      this.#pongTimedOut = true;
+      this.#wake.notify();
+    }, this.#config.pongTimeoutMs);
+  }
+
+  // ---- receive routine --------------------------------------------------------------------
+
+  async #recvRoutine(): Promise<void> {
+    const signal = this.#ac.signal;
+    const buf = new Uint8Array(Math.max(READ_BUFFER_SIZE, 2 * (this.#maxPacketSize + 10)));
+    let start = 0; // first unparsed byte
+    let end = 0; // end of valid data
+    const max = this.#maxPacketSize;
+    try {
+      while (!signal.aborted) {
+        // Parse every complete packet already buffered.
+        while (true) {
+          // uvarint length prefix (Go accepts up to 10 bytes, non-minimal forms included).
+          let len = 0;
+          let mul = 1;
+          let p = start;
+          let complete = false;
+          while (p < end) {
+            const b = buf[p++];
+            len += (b & 0x7f) * mul;
+            mul *= 128;
+            if (b < 0x80) {
+              complete = true;
+              break;
+            }
+            if (p - start >= 10) {
+              this.#fail({ code: "bad_packet", detail: "length varint overflow" });
+              return;
+            }
+          }
+          if (!complete) break;
+          if (len > max) {
+            this.#fail({
+              code: "bad_packet",
+              detail: `message exceeds max size (${len} > ${max})`,
+            });
+            return;
+          }
+          if (end - p < len) break;
+          const delay = this.#recvMonitor.limitDelayMs(this.#config.recvRate);
+          if (delay > 0) {
+            await this.#recvMonitor.limit(this.#config.recvRate, signal);
+            if (signal.aborted) return;
+          }
+          const body = buf.subarray(p, p + len);
+          this.#recvMonitor.update(p + len - start); // prefix + body, as Go counts
+          start = p + len;
+          if (!this.#handlePacket(body)) return;
+          if (signal.aborted) return;
+        }
+        // Compact, then read more.
+        if (start === end) {
+          start = end = 0;
+        } else if (start > 0 && buf.length - end < max + 10) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        const n = await this.#stream.read(buf.subarray(end));
+        if (n === null) {
+          if (!signal.aborted) {
+            this.#log.info("Connection is closed @ recvRoutine (likely by the other side)");
+            this.#fail({ code: "eof" });
+          }
+          return;
+        }
+        end += n;
+      }
+    } catch (err) {
+      if (!signal.aborted) this.#fail({ code: "io", cause: err });
+    }
+  }
+
+  /** Dispatches one Packet body; returns false when the connection must stop. */
+  #handlePacket(body: Uint8Array): boolean {
+    let pkt;
+    try {
+      pkt = decodePacket(body);
+    } catch (err) {
+      const detail = err instanceof PacketDecodeError ? err.message : String(err);
+      this.#fail({ code: "bad_packet", detail });
+      return false;
+    }
+    switch (pkt.kind) {
+      case "ping":
+        // One pong answers a burst of pings that arrive before the send routine runs.
+        this.#pongRequested = true;
+        this.#wake.notify();
+        return true;
+      case "pong":
+        clearTimeout(this.#pongTimer);
+        this.#pongTimer = undefined;
+        return true;
+      case "msg": {
+        const ch = pkt.channelId >= 0 && pkt.channelId <= 255
+          ? this.#byId[pkt.channelId]
+          : undefined;
+        if (!ch) {
+          this.#fail({ code: "unknown_channel", channelId: pkt.channelId });
+          return false;
+        }
+        let msg: Uint8Array | null;
+        try {
+          msg = ch.recvPacketMsg(pkt.eof, pkt.data);
+        } catch (err) {
+          if (err instanceof RecvCapacityError) {
+            this.#fail({
+              code: "message_too_large",
+              channelId: err.channelId,
+              capacity: err.capacity,
+              received: err.received,
+            });
+            return false;
+          }
+          throw err;
+        }
+        if (msg !== null) {
+          try {
+            this.#onReceive(ch.desc.id, msg);
+          } catch (cause) {
+            this.#fail({ code: "receive_threw", channelId: ch.desc.id, cause });
+            return false;
+          }
+        }
+        return true;
+      }
+    }
+  }
+}
