@@ -464,6 +464,8 @@ export class MConnection {
           }
           if (this.#outLen + this.#batchReserve > this.#out.length) await this.#flush();
           if (!this.#sendBatch()) this.#dataQueued = true;
+          // Throttle off: flush once the burst is written (a timer would add ≥ 1 ms per hop).
+          else if (this.#config.flushThrottleMs <= 0) this.#flushDue = true;
           continue;
         }
         await this.#wake.wait();
@@ -512,7 +514,10 @@ export class MConnection {
   }
 
   #armFlushTimer(): void {
-    if (this.#flushTimer !== undefined || this.#state !== "running") return;
+    if (
+      this.#flushTimer !== undefined || this.#state !== "running" ||
+      this.#config.flushThrottleMs <= 0
+    ) return;
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
       this.#flushDue = true;
