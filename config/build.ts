@@ -4,7 +4,8 @@
  * @module
  */
 import { isAbsolute, join, resolve } from "node:path";
-import { type Config, FALLBACK_MONIKER, KEYS, type KeySpec, type Section } from "./schema.ts";
+import { type Config, FALLBACK_MONIKER, type KeySpec, type Section } from "./schema.ts";
+import { KEYS } from "./keys.ts";
 import { coerceValue, type TypedValue, validateConfig, type ValueSource } from "./validate.ts";
 
 /** One raw value and where it came from. */
@@ -15,7 +16,7 @@ export interface RawValue {
 
 /**
  * The host name, or "anonymous" (CometBFT's default moniker). Asks for nothing: without the
- * `sys` permission it falls back to `/proc/sys/kernel/hostname` when reading is allowed.
+ * `sys` permission it falls back to `/etc/hostname` when reading is allowed.
  */
 export function defaultMoniker(): string {
   try {
@@ -26,14 +27,15 @@ export function defaultMoniker(): string {
   } catch {
     // fall through
   }
-  const file = "/proc/sys/kernel/hostname";
-  try {
-    if (Deno.permissions.querySync({ name: "read", path: file }).state === "granted") {
+  // Deno wants --allow-all for /proc, so /etc/hostname is tried first.
+  for (const file of ["/etc/hostname", "/proc/sys/kernel/hostname"]) {
+    try {
+      if (Deno.permissions.querySync({ name: "read", path: file }).state !== "granted") continue;
       const h = Deno.readTextFileSync(file).trim();
       if (/^[\x21-\x7e][\x20-\x7e]*$/.test(h)) return h;
+    } catch {
+      // try the next source
     }
-  } catch {
-    // fall through
   }
   return FALLBACK_MONIKER;
 }

@@ -16,6 +16,7 @@ import { parseConfigText } from "./toml.ts";
 import { ConfigError } from "./validate.ts";
 
 export * from "./schema.ts";
+export { KEYS, KEYS_BY_PATH } from "./keys.ts";
 export { DurationError, formatGoDuration, formatMs, parseGoDuration } from "./duration.ts";
 export { buildConfig, defaultConfig, defaultMoniker, type RawValue } from "./build.ts";
 export {

@@ -15,7 +15,8 @@
  * comma-separated string.
  * @module
  */
-import { KEYS, KEYS_BY_PATH, type KeySpec } from "./schema.ts";
+import type { KeySpec } from "./schema.ts";
+import { KEYS, KEYS_BY_PATH } from "./keys.ts";
 
 /** Environment variable naming the home directory. */
 export const HOME_ENV = "SWITCHYARD_HOME";

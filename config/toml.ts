@@ -6,7 +6,8 @@
  */
 import { parse, TomlError } from "smol-toml";
 import { formatMs } from "./duration.ts";
-import { type Config, KEYS, KEYS_BY_PATH, type KeySpec, type Section, SECTIONS } from "./schema.ts";
+import { type Config, type KeySpec, type Section, SECTIONS } from "./schema.ts";
+import { KEYS, KEYS_BY_PATH } from "./keys.ts";
 import { ConfigError } from "./validate.ts";
 
 /** Known keys found in a file, by dotted path, with their raw TOML values. */
