@@ -7,11 +7,13 @@ import { ExitCode } from "./cmd/command.ts";
 import { versionCommand } from "./cmd/version.ts";
 import { initCommand } from "./cmd/init.ts";
 import { showNodeIdCommand } from "./cmd/show_node_id.ts";
+import { dialCommand } from "./cmd/dial.ts";
 
 /** Every subcommand, in the order `--help` lists them. Add new ones here. */
 const COMMANDS: Command[] = [
   initCommand,
   showNodeIdCommand,
+  dialCommand,
   versionCommand,
 ];
 
