@@ -13,7 +13,7 @@ import {
   encodePacketMsg,
 } from "../p2p/conn/packet.ts";
 import { type ByteStream } from "../p2p/conn/stream.ts";
-import { InvalidParametersError } from "../p2p/errors.ts";
+import { AlreadyStartedError, InvalidParametersError } from "../p2p/errors.ts";
 import { concat, memPipe, MemStream, tcpPair } from "./util/mem_stream.ts";
 
 const FAST: Partial<MConnConfig> = { sendRate: 0, recvRate: 0 };
@@ -189,6 +189,13 @@ Deno.test("mconnection: scheduler picks the least recentlySent/priority, first r
     recent.get(1),
     recent.get(2),
   ]);
+  // The 2 s stats tick decays recentlySent by x0.8, truncated.
+  await waitFor(() => a.conn.status().channels[0].recentlySent !== recent.get(1), "decay");
+  assertEquals(a.conn.status().channels.map((c) => c.recentlySent), [
+    Math.trunc(recent.get(1)! * 0.8),
+    Math.trunc(recent.get(2)! * 0.8),
+  ]);
+  assertThrows(() => a.conn.start(), AlreadyStartedError);
   await a.conn.stop();
   await b.conn.stop();
 });

@@ -13,15 +13,9 @@
  * @module
  */
 import { type Logger, nopLogger } from "../../libs/log.ts";
-import { InvalidParametersError, P2PError } from "../errors.ts";
+import { AlreadyStartedError, InvalidParametersError } from "../errors.ts";
 import { Channel, type ChannelDescriptor, fillDefaults, RecvCapacityError } from "./channel.ts";
-import {
-  FlowMonitor,
-  type FlowStatus,
-  type FlowStatusJSON,
-  flowStatusToJSON,
-  msToNsString,
-} from "./flowrate.ts";
+import { FlowMonitor } from "./flowrate.ts";
 import {
   decodePacket,
   delimitedPacketMsgSize,
@@ -33,7 +27,21 @@ import {
 } from "./packet.ts";
 import { type ByteStream, closeQuietly } from "./stream.ts";
 
+import {
+  type ConnectionStatus,
+  MConnectionError,
+  type MConnectionErrorReason,
+} from "./mconnection_status.ts";
+
 export type { ChannelDescriptor } from "./channel.ts";
+export {
+  type ChannelStatus,
+  type ConnectionStatus,
+  type ConnectionStatusJSON,
+  connectionStatusToJSON,
+  MConnectionError,
+  type MConnectionErrorReason,
+} from "./mconnection_status.ts";
 
 /** Default largest data chunk per PacketMsg (Go `defaultMaxPacketMsgPayloadSize`). */
 export const DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE = 1024;
@@ -75,94 +83,6 @@ export const defaultMConnConfig: Readonly<MConnConfig> = Object.freeze({
   pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
   pongTimeoutMs: DEFAULT_PONG_TIMEOUT_MS,
 });
-
-/** Why an MConnection stopped on its own. */
-export type MConnectionErrorReason =
-  | { code: "eof" }
-  | { code: "unknown_channel"; channelId: number }
-  | { code: "message_too_large"; channelId: number; capacity: number; received: number }
-  | { code: "bad_packet"; detail: string }
-  | { code: "pong_timeout" }
-  | { code: "io"; cause: unknown }
-  | { code: "receive_threw"; channelId: number; cause: unknown };
-
-function reasonMessage(r: MConnectionErrorReason): string {
-  switch (r.code) {
-    case "eof":
-      return "connection closed by peer (EOF)";
-    case "unknown_channel":
-      return `unknown channel ${r.channelId.toString(16).toUpperCase()}`;
-    case "message_too_large":
-      return `received message exceeds available capacity: ${r.capacity} < ${r.received}`;
-    case "bad_packet":
-      return `bad packet: ${r.detail}`;
-    case "pong_timeout":
-      return "pong timeout";
-    case "io":
-      return `i/o error: ${r.cause instanceof Error ? r.cause.message : String(r.cause)}`;
-    case "receive_threw":
-      return `receive callback threw on channel ${r.channelId}: ${
-        r.cause instanceof Error ? r.cause.message : String(r.cause)
-      }`;
-  }
-}
-
-/** The error an MConnection reports to `onError`; branch on `reason.code`. */
-export class MConnectionError extends P2PError {
-  readonly reason: MConnectionErrorReason;
-  constructor(reason: MConnectionErrorReason) {
-    const cause = "cause" in reason ? reason.cause : undefined;
-    super("closed", reasonMessage(reason), cause !== undefined ? { cause } : undefined);
-    this.reason = reason;
-  }
-}
-
-/** Per-channel status (Go `ChannelStatus`). */
-export interface ChannelStatus {
-  id: number;
-  sendQueueCapacity: number;
-  sendQueueSize: number;
-  priority: number;
-  recentlySent: number;
-}
-
-/** Connection status (Go `ConnectionStatus`); `duration` in ms since construction. */
-export interface ConnectionStatus {
-  duration: number;
-  sendMonitor: FlowStatus;
-  recvMonitor: FlowStatus;
-  channels: ChannelStatus[];
-}
-
-/** Go-JSON shape of a {@link ConnectionStatus} (`/net_info` `connection_status`, spec §16.6). */
-export interface ConnectionStatusJSON {
-  Duration: string;
-  SendMonitor: FlowStatusJSON;
-  RecvMonitor: FlowStatusJSON;
-  Channels: {
-    ID: number;
-    SendQueueCapacity: string;
-    SendQueueSize: string;
-    Priority: string;
-    RecentlySent: string;
-  }[];
-}
-
-/** Converts a {@link ConnectionStatus} to the CometBFT RPC JSON shape. */
-export function connectionStatusToJSON(s: ConnectionStatus): ConnectionStatusJSON {
-  return {
-    Duration: msToNsString(s.duration),
-    SendMonitor: flowStatusToJSON(s.sendMonitor),
-    RecvMonitor: flowStatusToJSON(s.recvMonitor),
-    Channels: s.channels.map((c) => ({
-      ID: c.id,
-      SendQueueCapacity: String(c.sendQueueCapacity),
-      SendQueueSize: String(c.sendQueueSize),
-      Priority: String(c.priority),
-      RecentlySent: String(c.recentlySent),
-    })),
-  };
-}
 
 /** Lifecycle: idle → running → (flushing →) stopped. */
 type State = "idle" | "running" | "flushing" | "stopped";
@@ -275,7 +195,7 @@ export class MConnection {
 
   /** Starts the send and receive routines and the ping / stats timers. */
   start(): void {
-    if (this.#state !== "idle") throw new InvalidParametersError(`cannot start: ${this.#state}`);
+    if (this.#state !== "idle") throw new AlreadyStartedError(`MConnection already ${this.#state}`);
     this.#state = "running";
     this.#pingTicker = setInterval(() => {
       this.#pingDue = true;
