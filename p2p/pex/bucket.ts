@@ -40,6 +40,15 @@ export function isV4Mapped(ip: Uint8Array): boolean {
   return ip[10] === 0xff && ip[11] === 0xff;
 }
 
+/**
+ * Writes an ASCII string's bytes (group keys and `id@ip:port` are ASCII; TextEncoder per call costs
+ * more than the hash itself).
+ */
+function putAscii(buf: Uint8Array, off: number, str: string): number {
+  for (let i = 0; i < str.length; i++) buf[off++] = str.charCodeAt(i) & 0xff;
+  return off;
+}
+
 /** Whether `ip` (16 bytes) lies in `prefix` (given as bytes) of `bits` length; never for IPv4. */
 function inV6Prefix(ip: Uint8Array, prefix: readonly number[], bits: number): boolean {
   if (isV4Mapped(ip)) return false; // Go: an IPv6 network never contains an IPv4 address
@@ -155,35 +164,30 @@ export class BucketHasher {
 
   /** New bucket for `addr` learnt from `src`: H(key‖group(src)‖BE64(H(key‖g(addr)‖g(src)) mod 32)) mod 256. */
   newBucket(addr: GroupableAddress, src: GroupableAddress): number {
-    const srcGroup = enc.encode(this.groupKey(src));
-    const h1 = this.#hashParts(enc.encode(this.groupKey(addr)), srcGroup, null) %
-      NEW_BUCKETS_PER_GROUP;
+    const srcGroup = this.groupKey(src);
+    const h1 = this.#hashParts(this.groupKey(addr), srcGroup, null) % NEW_BUCKETS_PER_GROUP;
     return this.#hashParts(srcGroup, null, h1) % NEW_BUCKET_COUNT;
   }
 
   /** Old bucket for `addr`: H(key‖group(addr)‖BE64(H(key‖addr.String()) mod 4)) mod 64. */
   oldBucket(addr: GroupableAddress): number {
-    const h1 = this.#hashParts(enc.encode(addr.toString()), null, null) % OLD_BUCKETS_PER_GROUP;
-    return this.#hashParts(enc.encode(this.groupKey(addr)), null, h1) % OLD_BUCKET_COUNT;
+    const h1 = this.#hashParts(addr.toString(), null, null) % OLD_BUCKETS_PER_GROUP;
+    return this.#hashParts(this.groupKey(addr), null, h1) % OLD_BUCKET_COUNT;
   }
 
   /**
    * H(key ‖ a ‖ b ‖ BE64(n)) read big-endian, low 32 bits (enough: all moduli are powers of two
    * ≤ 256, and `n` < 2^32 so BE64(n) has four zero bytes first).
    */
-  #hashParts(a: Uint8Array, b: Uint8Array | null, n: number | null): number {
+  #hashParts(a: string, b: string | null, n: number | null): number {
     const len = this.#key.length + a.length + (b?.length ?? 0) + (n === null ? 0 : 8);
     if (this.#scratch.length < len) this.#scratch = new Uint8Array(len * 2);
     const buf = this.#scratch;
     let off = 0;
     buf.set(this.#key, off);
     off += this.#key.length;
-    buf.set(a, off);
-    off += a.length;
-    if (b) {
-      buf.set(b, off);
-      off += b.length;
-    }
+    off = putAscii(buf, off, a);
+    if (b !== null) off = putAscii(buf, off, b);
     if (n !== null) {
       buf.fill(0, off, off + 4);
       buf[off + 4] = (n >>> 24) & 0xff;

@@ -69,7 +69,6 @@ export class HighwayHash64 {
   readonly #block = new Uint8Array(BLOCK);
   readonly #blockView = new DataView(this.#block.buffer);
   readonly #perm = new Uint8Array(BLOCK);
-  readonly #permView = new DataView(this.#perm.buffer);
   readonly #out = new Uint8Array(HIGHWAYHASH64_SIZE);
 
   /** @param key 32 bytes. */
@@ -137,34 +136,8 @@ export class HighwayHash64 {
     }
   }
 
-  /** One 32-byte packet starting at `off` in `m`. */
   #update(m: Uint8Array, off: number): void {
-    for (let lane = 0; lane < 4; lane++) {
-      const p = off + lane * 8;
-      const mlo = (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
-      const mhi = (m[p + 4] | (m[p + 5] << 8) | (m[p + 6] << 16) | (m[p + 7] << 24)) >>> 0;
-      this.#lane(lane, mlo, mhi);
-    }
-    this.#zippers();
-  }
-
-  /** The per-lane step: v1 += m + mul0; mul0 ^= lo(v1)·hi(v0); v0 += mul1; mul1 ^= lo(v0)·hi(v1). */
-  #lane(lane: number, mlo: number, mhi: number): void {
-    const s = this.#s;
-    const v0 = V0 + 2 * lane, v1 = V1 + 2 * lane, m0 = MUL0 + 2 * lane, m1 = MUL1 + 2 * lane;
-    add64(s, v1, mlo, mhi);
-    add64(s, v1, s[m0], s[m0 + 1]);
-    mulXor(s, m0, s[v1], s[v0 + 1]);
-    add64(s, v0, s[m1], s[m1 + 1]);
-    mulXor(s, m1, s[v0], s[v1 + 1]);
-  }
-
-  #zippers(): void {
-    const s = this.#s;
-    zipperMergeAdd(s, V1, V1 + 2, V0, V0 + 2);
-    zipperMergeAdd(s, V1 + 4, V1 + 6, V0 + 4, V0 + 6);
-    zipperMergeAdd(s, V0, V0 + 2, V1, V1 + 2);
-    zipperMergeAdd(s, V0 + 4, V0 + 6, V1 + 4, V1 + 6);
+    updatePacket(this.#s, m, off);
   }
 
   /** Final partial packet of `size` (1..31) bytes at `off`, per the reference padding rule. */
@@ -189,35 +162,56 @@ export class HighwayHash64 {
 
   #finalize64(): void {
     const s = this.#s;
-    const pv = this.#permView;
+    const perm = this.#perm;
     for (let round = 0; round < 4; round++) {
       // perm = (v0[2], v0[3], v0[0], v0[1]) each with 32-bit halves swapped, as little-endian bytes.
       for (let i = 0; i < 4; i++) {
         const w = V0 + 2 * FINAL_ORDER[i];
-        pv.setUint32(i * 8, s[w + 1], true);
-        pv.setUint32(i * 8 + 4, s[w], true);
+        writeU32LE(perm, i * 8, s[w + 1]);
+        writeU32LE(perm, i * 8 + 4, s[w]);
       }
       this.#update(this.#perm, 0);
     }
   }
 }
 
+/** One 32-byte packet of `m` at `off`: the four lane steps, then the zipper merges. */
+function updatePacket(s: Uint32Array, m: Uint8Array, off: number): void {
+  for (let lane = 0; lane < 4; lane++) {
+    const p = off + lane * 8;
+    const mlo = (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
+    const mhi = (m[p + 4] | (m[p + 5] << 8) | (m[p + 6] << 16) | (m[p + 7] << 24)) >>> 0;
+    // v1 += m + mul0; mul0 ^= lo(v1)·hi(v0); v0 += mul1; mul1 ^= lo(v0)·hi(v1)
+    const v0 = V0 + 2 * lane, v1 = V1 + 2 * lane, m0 = MUL0 + 2 * lane, m1 = MUL1 + 2 * lane;
+    add64(s, v1, mlo, mhi);
+    add64(s, v1, s[m0], s[m0 + 1]);
+    mulXor(s, m0, s[v1], s[v0 + 1]);
+    add64(s, v0, s[m1], s[m1 + 1]);
+    mulXor(s, m1, s[v0], s[v1 + 1]);
+  }
+  zipperMergeAdd(s, V1, V1 + 2, V0, V0 + 2);
+  zipperMergeAdd(s, V1 + 4, V1 + 6, V0 + 4, V0 + 6);
+  zipperMergeAdd(s, V0, V0 + 2, V1, V1 + 2);
+  zipperMergeAdd(s, V0 + 4, V0 + 6, V1 + 4, V1 + 6);
+}
+
 /** s[at] (64-bit lane) += (lo, hi). */
 function add64(s: Uint32Array, at: number, lo: number, hi: number): void {
   const l = s[at] + lo;
-  s[at] = l; // Uint32Array store truncates modulo 2^32
-  s[at + 1] = s[at + 1] + hi + (l >= TWO32 ? 1 : 0);
+  s[at] = l >>> 0;
+  s[at + 1] = (s[at + 1] + hi + (l >= TWO32 ? 1 : 0)) >>> 0;
 }
 
 /** s[at] (64-bit lane) ^= a × b, with a and b uint32 and the product taken as a full 64-bit value. */
 function mulXor(s: Uint32Array, at: number, a: number, b: number): void {
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
   const mid = a0 * b1 + a1 * b0; // < 2^33, exact in a double
-  const lowFull = a0 * b0 + (mid % 65536) * 65536; // < 2^33
+  const midLo = mid % 65536;
+  const lowFull = a0 * b0 + midLo * 65536; // < 2^33
   const carry = lowFull >= TWO32 ? 1 : 0;
-  const hi = a1 * b1 + Math.floor(mid / 65536) + carry;
-  s[at] = s[at] ^ lowFull; // ToInt32 of lowFull keeps its low 32 bits
-  s[at + 1] = s[at + 1] ^ hi;
+  const hi = a1 * b1 + (mid - midLo) / 65536 + carry;
+  s[at] = (s[at] ^ lowFull) >>> 0; // ToInt32 of lowFull keeps its low 32 bits
+  s[at + 1] = (s[at + 1] ^ hi) >>> 0;
 }
 
 /**
