@@ -21,7 +21,11 @@ const quick = Deno.args.includes("--quick");
 // NodeInfo (optional: another module; loaded only if present)
 
 interface NodeInfoModule {
-  exchangeNodeInfo(stream: ByteStream, ours: unknown, opts?: { timeoutMs?: number }): Promise<unknown>;
+  exchangeNodeInfo(
+    stream: ByteStream,
+    ours: unknown,
+    opts?: { timeoutMs?: number },
+  ): Promise<unknown>;
 }
 
 async function loadNodeInfo(): Promise<NodeInfoModule | undefined> {
@@ -176,7 +180,7 @@ async function handshakes(
       sc.close();
     };
     // warm-up (JIT, WebCrypto init)
-    for (let i = 0; i < 20; i++) await one();
+    for (let i = 0; i < 200; i++) await one();
     const t0 = performance.now();
     let next = 0;
     const worker = async () => {
@@ -214,7 +218,9 @@ async function main() {
   if (ni) {
     for (const conc of [1, 32]) {
       const h = await handshakes("hs-sc-ni", n, conc, signer, ni);
-      console.log(`handshakes secret_connection+node_info concurrency=${conc} per_s ${h.toFixed(0)}`);
+      console.log(
+        `handshakes secret_connection+node_info concurrency=${conc} per_s ${h.toFixed(0)}`,
+      );
     }
   } else {
     console.log("handshakes secret_connection+node_info skipped (p2p/node_info.ts not available)");

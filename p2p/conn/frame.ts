@@ -55,7 +55,7 @@ export class FrameSealer {
   readonly #nonce = new Nonce();
   readonly #frame = new Uint8Array(TOTAL_FRAME_SIZE);
   readonly #frameView = new DataView(this.#frame.buffer);
-  #out = new Uint8Array(SEALED_FRAME_SIZE * 4);
+  #out = new Uint8Array(SEALED_FRAME_SIZE);
 
   constructor(key: Uint8Array, aead: (key: Uint8Array) => Aead = defaultAead) {
     this.#aead = aead(key);

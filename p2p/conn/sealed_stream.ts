@@ -10,8 +10,10 @@ import type { Aead } from "./crypto.ts";
 import { DATA_MAX_SIZE, FrameOpener, FrameSealer, SEALED_FRAME_SIZE } from "./frame.ts";
 import { type ByteStream, closeQuietly, type RawConn, writeAll } from "./stream.ts";
 
-/** Receive buffer: many sealed frames per socket read keeps syscalls per byte low. */
-const RECV_BUFFER_SIZE = 128 * SEALED_FRAME_SIZE;
+/** Initial receive buffer: handshakes and small messages need only a few frames. */
+const RECV_BUFFER_INITIAL = 4 * SEALED_FRAME_SIZE;
+/** Receive buffer under bulk traffic: many sealed frames per socket read, fewer syscalls. */
+const RECV_BUFFER_MAX = 128 * SEALED_FRAME_SIZE;
 
 /**
  * Plaintext per socket write. A write call larger than this is sealed and written in batches of
@@ -32,7 +34,7 @@ export class SealedStream implements ByteStream {
   readonly #conn: RawConn;
   readonly #sealer: FrameSealer;
   readonly #opener: FrameOpener;
-  readonly #rbuf = new Uint8Array(RECV_BUFFER_SIZE);
+  #rbuf = new Uint8Array(RECV_BUFFER_INITIAL);
   #rstart = 0;
   #rend = 0;
   /** Decrypted bytes of the current frame not yet delivered (a view into the opener's frame). */
@@ -114,6 +116,14 @@ export class SealedStream implements ByteStream {
       );
     }
     this.#rend += got;
+    // A read that filled the buffer means bulk traffic: grow (once per doubling) up to the max.
+    if (this.#rend === this.#rbuf.length && this.#rbuf.length < RECV_BUFFER_MAX) {
+      const bigger = new Uint8Array(Math.min(RECV_BUFFER_MAX, this.#rbuf.length * 4));
+      bigger.set(this.#rbuf.subarray(this.#rstart, this.#rend));
+      this.#rend -= this.#rstart;
+      this.#rstart = 0;
+      this.#rbuf = bigger;
+    }
     return true;
   }
 

@@ -43,6 +43,8 @@ export function encodeEphemeralMessage(ephPub: Uint8Array): Uint8Array {
  * honest implementation sends 32), so a malformed message fails here instead of later.
  */
 export function parseEphemeralMessage(body: Uint8Array): Uint8Array {
+  // Fast path: the exact shape every implementation sends (field 1, length 32).
+  if (body.length === 34 && body[0] === 0x0a && body[1] === 0x20) return body.slice(2);
   let msg: { value?: Uint8Array };
   try {
     msg = decode<{ value?: Uint8Array }>(protoType("google.protobuf.BytesValue"), body);
