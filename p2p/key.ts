@@ -7,6 +7,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidParametersError } from "./errors.ts";
+import { ed25519Signer, type Signer } from "./conn/crypto.ts";
 
 /** Length in bytes of a node ID once hex-decoded (`IDByteLength`). */
 export const ID_BYTE_LENGTH = 20;
@@ -20,25 +21,6 @@ const KEY_DIR_MODE = 0o700;
 const SEED_LENGTH = 32;
 const PUB_KEY_LENGTH = 32;
 const PRIV_KEY_LENGTH = SEED_LENGTH + PUB_KEY_LENGTH;
-// DER prefix of a PKCS#8 PrivateKeyInfo holding a raw 32-byte Ed25519 seed (RFC 8410).
-const PKCS8_ED25519_PREFIX = new Uint8Array([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
 
 /** A node key file is missing, unreadable or malformed. The message names the file. */
 export class KeyFileError extends InvalidParametersError {
@@ -119,18 +101,17 @@ function base64Decode(s: string): Uint8Array | null {
   }
 }
 
-/** Whether WebCrypto Ed25519 is usable; decided once, on first signature. */
-let webCryptoEd25519: boolean | undefined;
-
 /**
- * Which Ed25519 implementation {@link NodeKey.sign} uses: decided on the first signature
- * (`"undecided"` before it). Exposed so tests can tell the fast path is really taken.
+ * Which Ed25519 implementation {@link NodeKey.sign} uses: the native signer of
+ * `p2p/conn/crypto.ts` (node:crypto, ~36 µs a signature, the handshake's hot path) or noble
+ * where the runtime lacks it. Both give identical signatures (Ed25519 is deterministic).
  */
-export function signingBackend(): "webcrypto" | "noble" | "undecided" {
-  return webCryptoEd25519 === undefined ? "undecided" : webCryptoEd25519 ? "webcrypto" : "noble";
+export function signingBackend(): "native" | "noble" | "undecided" {
+  return nativeSigning === undefined ? "undecided" : nativeSigning ? "native" : "noble";
 }
 
-/** The persistent Ed25519 key a node authenticates with (CometBFT `NodeKey`). */
+let nativeSigning: boolean | undefined;
+
 export class NodeKey {
   /** 64 bytes: 32-byte seed followed by the 32-byte public key (Go's layout). */
   readonly privKey: Uint8Array;
@@ -138,7 +119,7 @@ export class NodeKey {
   readonly pubKey: Uint8Array;
   /** Node ID: 40 lower-case hex characters. */
   readonly id: string;
-  #cryptoKey: Promise<CryptoKey | null> | undefined;
+  #signer: Promise<Signer> | undefined;
 
   private constructor(seed: Uint8Array) {
     const pub = ed25519.getPublicKey(seed);
@@ -162,43 +143,18 @@ export class NodeKey {
     return new NodeKey(seed32);
   }
 
-  /** Ed25519 signature of `msg` (64 bytes). Deterministic: WebCrypto and noble agree. */
+  /** Ed25519 signature of `msg` (64 bytes). Deterministic: native and noble agree. */
   async sign(msg: Uint8Array): Promise<Uint8Array> {
-    const key = await this.#webCryptoKey();
-    if (key) {
-      return new Uint8Array(
-        await crypto.subtle.sign("Ed25519", key, msg as Uint8Array<ArrayBuffer>),
-      );
-    }
-    return this.signNoble(msg);
+    this.#signer ??= ed25519Signer(this.privKey.subarray(0, SEED_LENGTH)).then((s) => {
+      nativeSigning = s.native;
+      return s;
+    });
+    return await (await this.#signer).sign(msg);
   }
 
-  /** Signs with the pure-JS implementation (the fallback of {@link sign}); exposed for tests. */
+  /** Signs with the pure-JS implementation (the reference for {@link sign}); exposed for tests. */
   signNoble(msg: Uint8Array): Uint8Array {
     return ed25519.sign(msg, this.privKey.subarray(0, SEED_LENGTH));
-  }
-
-  #webCryptoKey(): Promise<CryptoKey | null> {
-    if (webCryptoEd25519 === false) return Promise.resolve(null);
-    if (!this.#cryptoKey) {
-      const pkcs8 = new Uint8Array(PKCS8_ED25519_PREFIX.length + SEED_LENGTH);
-      pkcs8.set(PKCS8_ED25519_PREFIX, 0);
-      pkcs8.set(this.privKey.subarray(0, SEED_LENGTH), PKCS8_ED25519_PREFIX.length);
-      this.#cryptoKey = crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, [
-        "sign",
-      ]).then(
-        (k) => {
-          webCryptoEd25519 = true;
-          return k;
-        },
-        () => {
-          // Runtime without Ed25519 in WebCrypto: use noble from now on.
-          webCryptoEd25519 = false;
-          return null;
-        },
-      );
-    }
-    return this.#cryptoKey;
   }
 
   /** The exact `node_key.json` text CometBFT writes (compact, no trailing newline). */

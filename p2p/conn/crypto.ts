@@ -242,6 +242,8 @@ export function generateEphemeral(): Promise<EphemeralKeyPair> {
 export interface Signer {
   readonly pubKey: Uint8Array;
   sign(msg: Uint8Array): Promise<Uint8Array>;
+  /** True when signatures come from the native (node:crypto) path rather than noble. */
+  readonly native?: boolean;
 }
 
 const ED25519_PKCS8_PREFIX = Uint8Array.of(
@@ -279,12 +281,18 @@ export function ed25519Signer(seed: Uint8Array): Promise<Signer> {
     });
     return Promise.resolve({
       pubKey,
+      native: true,
       // deno-lint-ignore require-await -- async so that a throw becomes a rejection
       sign: async (msg: Uint8Array) => new Uint8Array(nodeSign(null, msg, key)),
     });
   } catch {
     // deno-lint-ignore require-await -- async so that a throw becomes a rejection
-    return Promise.resolve({ pubKey, sign: async (msg: Uint8Array) => ed25519.sign(msg, s) });
+    return Promise.resolve({
+      pubKey,
+      native: false,
+      // deno-lint-ignore require-await -- async so that a throw becomes a rejection
+      sign: async (msg: Uint8Array) => ed25519.sign(msg, s),
+    });
   }
 }
 
