@@ -13,7 +13,7 @@
  * cooldown (Go: at once); `broadcast` reports the result per peer ID.
  * @module
  */
-import { InvalidParametersError, NotStartedError, SelfConnectionError } from "./errors.ts";
+import { InvalidParametersError, NotStartedError } from "./errors.ts";
 import { validateId } from "./key.ts";
 import { idAddressString, NetAddress } from "./netaddress.ts";
 import { type ChannelRoute, Peer } from "./peer.ts";
@@ -32,8 +32,10 @@ import type { Transport, TransportConn } from "./transport.ts";
 import { nopMetrics, type P2PMetrics } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 import {
+  acceptRoutine,
+  addOutboundPeer,
   CurrentlyDialingOrExistingAddressError,
-  dialOutcomeOf,
+  type DialContext,
   dialPeersAsync,
   parsePeerAddresses,
   type SwitchAddrBook,
@@ -424,13 +426,13 @@ export class Switch {
     }
     this.#dialing.set(addr.id, addr);
     try {
-      await this.#addOutboundPeer(addr);
+      await addOutboundPeer(this.#dialContext(), addr);
     } finally {
       this.#dialing.delete(addr.id);
     }
   }
 
-  #dialContext() {
+  #dialContext(): DialContext {
     return {
       log: this.#log,
       addrBook: this.#addrBook,
@@ -441,6 +443,14 @@ export class Switch {
       ourAddress: () => this.netAddress(),
       dial: (addr: NetAddress) => this.dialPeerWithAddress(addr),
       track: <T>(p: Promise<T>) => this.#track(p),
+      transport: this.transport,
+      metrics: this.#metrics,
+      addPeer: (conn) => this.#addPeer(conn),
+      redialPersistent: (addr) => {
+        if (this.isRunning && this.isPeerPersistent(addr)) {
+          this.#track(this.#reconnector.start(addr, 0));
+        }
+      },
     };
   }
 
@@ -449,91 +459,26 @@ export class Switch {
       await this.dialPeerWithAddress(addr);
       return "connected";
     } catch (e) {
-      if (e instanceof CurrentlyDialingOrExistingAddressError) return "already";
-      if (!this.isRunning) return "already";
+      if (e instanceof CurrentlyDialingOrExistingAddressError || !this.isRunning) return "already";
       this.#log.debug("Redial failed", { addr, err: e });
       return "failed";
     }
   }
 
-  async #addOutboundPeer(addr: NetAddress): Promise<void> {
-    this.#log.debug("Dialing peer", { address: addr });
-    let conn: TransportConn;
-    try {
-      conn = await this.transport.dial(addr, { signal: this.#ac.signal });
-    } catch (e) {
-      this.#metrics.dialOutcome(dialOutcomeOf(e));
-      if (e instanceof SelfConnectionError) {
-        this.#addrBook?.removeAddress?.(addr);
-        this.#addrBook?.addOurAddress?.(addr);
-        throw e;
-      }
-      if (this.isRunning && this.isPeerPersistent(addr)) {
-        this.#track(this.#reconnector.start(addr, 0));
-      }
-      throw e;
-    }
-    try {
-      await this.#addPeer(conn);
-    } catch (e) {
-      this.#metrics.dialOutcome("add_peer_failed");
-      throw e;
-    }
-    this.#metrics.dialOutcome("success");
-  }
-
   // ---- inbound -----------------------------------------------------------------------------
 
-  async #acceptRoutine(): Promise<void> {
-    for (;;) {
-      const r = await this.transport.accept();
-      if (r === null) {
-        if (this.isRunning) {
-          this.#log.error("Stopped accept routine, as transport is closed", {
-            numPeers: this.#peers.size,
-          });
-        }
-        return;
-      }
-      if (!r.ok) {
-        if (r.error instanceof SelfConnectionError) {
-          const ours = NetAddress.fromIPPort(
-            r.remoteAddr.hostname,
-            r.remoteAddr.port,
-            this.transport.nodeInfo.id,
-          );
-          this.#addrBook?.removeAddress?.(ours);
-          this.#addrBook?.addOurAddress?.(ours);
-        }
-        this.#log.info("Inbound Peer rejected", { err: r.error, numPeers: this.#peers.size });
-        continue;
-      }
-      const conn = r.conn;
-      if (!this.isRunning) {
-        conn.close();
-        continue;
-      }
-      if (!this.#unconditional.has(conn.nodeInfo.id)) {
-        const { inbound } = this.numPeers();
-        if (inbound >= this.config.maxNumInboundPeers) {
-          this.#log.info("Ignoring inbound connection: already have enough inbound peers", {
-            address: conn.socketAddr,
-            have: inbound,
-            max: this.config.maxNumInboundPeers,
-          });
-          conn.close();
-          continue;
-        }
-      }
-      try {
-        await this.#addPeer(conn);
-      } catch (e) {
-        this.#log.info("Ignoring inbound connection: error while adding peer", {
-          err: e,
-          id: conn.nodeInfo.id,
-        });
-      }
-    }
+  #acceptRoutine(): Promise<void> {
+    return acceptRoutine({
+      transport: this.transport,
+      log: this.#log,
+      addrBook: this.#addrBook,
+      maxInbound: this.config.maxNumInboundPeers,
+      isRunning: () => this.isRunning,
+      isUnconditional: (id) => this.#unconditional.has(id),
+      numInbound: () => this.numPeers().inbound,
+      numPeers: () => this.#peers.size,
+      addPeer: (conn) => this.#addPeer(conn),
+    });
   }
 
   // ---- adding a peer -----------------------------------------------------------------------

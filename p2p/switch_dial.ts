@@ -1,14 +1,16 @@
 /**
- * Outbound dialing helpers of the switch (CometBFT `Switch.DialPeersAsync` /
- * `dialPeersAsync`, spec §7.4), kept apart from `switch.ts` to keep both readable.
+ * Connection establishment for the switch, kept apart from `switch.ts` to keep both readable:
+ * outbound (`Switch.DialPeersAsync`, spec §7.4) and the inbound accept routine (Go
+ * `Switch.acceptRoutine`, spec §7.2: rejections, inbound cap, then `addPeer`).
  * @module
  */
 import { RejectedError, SelfConnectionError } from "./errors.ts";
 import { NetAddress, NetAddressLookupError } from "./netaddress.ts";
 import { DuplicatePeerIdError } from "./peer_set.ts";
-import type { DialOutcome } from "./metrics.ts";
+import type { DialOutcome, P2PMetrics } from "./metrics.ts";
 import type { Sleep } from "./reconnect.ts";
 import type { Logger } from "../libs/log.ts";
+import type { Transport, TransportConn } from "./transport.ts";
 
 /** `dialPeerWithAddress` refused: already dialing or connected (Go's error of the same name). */
 export class CurrentlyDialingOrExistingAddressError extends RejectedError {
@@ -40,6 +42,41 @@ export interface DialContext {
   ourAddress(): NetAddress | undefined;
   dial(addr: NetAddress): Promise<void>;
   track<T>(p: Promise<T>): Promise<T>;
+  transport: Transport;
+  metrics: P2PMetrics;
+  /** The switch's add-peer flow; closes the connection itself on failure. */
+  addPeer(conn: TransportConn): Promise<void>;
+  /** Starts a redial loop if `addr` is a persistent peer and the switch runs. */
+  redialPersistent(addr: NetAddress): void;
+}
+
+/**
+ * Go's `addOutboundPeerWithConfig`: dial through the transport, then the add-peer flow. A
+ * transport failure (except "self") of a persistent address starts a redial loop; an
+ * add-peer failure does not. "Self" teaches the address book one of our addresses.
+ */
+export async function addOutboundPeer(ctx: DialContext, addr: NetAddress): Promise<void> {
+  ctx.log.debug("Dialing peer", { address: addr });
+  let conn: TransportConn;
+  try {
+    conn = await ctx.transport.dial(addr, { signal: ctx.signal });
+  } catch (e) {
+    ctx.metrics.dialOutcome(dialOutcomeOf(e));
+    if (e instanceof SelfConnectionError) {
+      ctx.addrBook?.removeAddress?.(addr);
+      ctx.addrBook?.addOurAddress?.(addr);
+    } else {
+      ctx.redialPersistent(addr);
+    }
+    throw e;
+  }
+  try {
+    await ctx.addPeer(conn);
+  } catch (e) {
+    ctx.metrics.dialOutcome("add_peer_failed");
+    throw e;
+  }
+  ctx.metrics.dialOutcome("success");
 }
 
 /** Parses a list of `id@host:port`; lookup failures are logged and skipped, others throw. */
@@ -106,4 +143,73 @@ export function dialOutcomeOf(e: unknown): DialOutcome {
   const kind = (e as { kind?: unknown })?.kind;
   if (typeof kind === "string") return kind as DialOutcome;
   return "error";
+}
+
+/** What {@link acceptRoutine} needs from the switch. */
+export interface AcceptContext {
+  transport: Transport;
+  log: Logger;
+  addrBook: SwitchAddrBook | undefined;
+  maxInbound: number;
+  isRunning(): boolean;
+  isUnconditional(id: string): boolean;
+  /** Inbound peers, unconditional ones excluded. */
+  numInbound(): number;
+  numPeers(): number;
+  /** The switch's add-peer flow; closes the connection itself on failure. */
+  addPeer(conn: TransportConn): Promise<void>;
+}
+
+/**
+ * Takes upgraded inbound connections one at a time (so the inbound cap check and the add are
+ * not raced by another inbound peer) until the transport closes.
+ */
+export async function acceptRoutine(ctx: AcceptContext): Promise<void> {
+  for (;;) {
+    const r = await ctx.transport.accept();
+    if (r === null) {
+      if (ctx.isRunning()) {
+        ctx.log.error("Stopped accept routine, as transport is closed", {
+          numPeers: ctx.numPeers(),
+        });
+      }
+      return;
+    }
+    if (!r.ok) {
+      if (r.error instanceof SelfConnectionError) {
+        // Go records the ID plus the inbound socket's address as one of ours.
+        const id = ctx.transport.nodeInfo.id;
+        const ours = NetAddress.fromIPPort(r.remoteAddr.hostname, r.remoteAddr.port, id);
+        ctx.addrBook?.removeAddress?.(ours);
+        ctx.addrBook?.addOurAddress?.(ours);
+      }
+      ctx.log.info("Inbound Peer rejected", { err: r.error, numPeers: ctx.numPeers() });
+      continue;
+    }
+    const conn = r.conn;
+    if (!ctx.isRunning()) {
+      conn.close();
+      continue;
+    }
+    if (!ctx.isUnconditional(conn.nodeInfo.id)) {
+      const have = ctx.numInbound();
+      if (have >= ctx.maxInbound) {
+        ctx.log.info("Ignoring inbound connection: already have enough inbound peers", {
+          address: conn.socketAddr,
+          have,
+          max: ctx.maxInbound,
+        });
+        conn.close();
+        continue;
+      }
+    }
+    try {
+      await ctx.addPeer(conn);
+    } catch (e) {
+      ctx.log.info("Ignoring inbound connection: error while adding peer", {
+        err: e,
+        id: conn.nodeInfo.id,
+      });
+    }
+  }
 }
