@@ -286,7 +286,6 @@ export function ed25519Signer(seed: Uint8Array): Promise<Signer> {
       sign: async (msg: Uint8Array) => new Uint8Array(nodeSign(null, msg, key)),
     });
   } catch {
-    // deno-lint-ignore require-await -- async so that a throw becomes a rejection
     return Promise.resolve({
       pubKey,
       native: false,
