@@ -8,12 +8,22 @@ import { versionCommand } from "./cmd/version.ts";
 import { initCommand } from "./cmd/init.ts";
 import { showNodeIdCommand } from "./cmd/show_node_id.ts";
 import { dialCommand } from "./cmd/dial.ts";
+import { nodeCommand } from "./cmd/node.ts";
+import { statusCommand } from "./cmd/status.ts";
+import { netInfoCommand } from "./cmd/net_info.ts";
+import { dialPeersCommand } from "./cmd/dial_peers.ts";
+import { dialSeedsCommand } from "./cmd/dial_seeds.ts";
 
 /** Every subcommand, in the order `--help` lists them. Add new ones here. */
 const COMMANDS: Command[] = [
+  nodeCommand,
   initCommand,
   showNodeIdCommand,
   dialCommand,
+  statusCommand,
+  netInfoCommand,
+  dialPeersCommand,
+  dialSeedsCommand,
   versionCommand,
 ];
 

@@ -1,0 +1,54 @@
+/**
+ * `dial-peers`: asks a running node to dial peers (unsafe RPC `/dial_peers`).
+ * @module
+ */
+import type { Command } from "./command.ts";
+import { ExitCode } from "./command.ts";
+import { UsageError } from "../config/mod.ts";
+import {
+  printJson,
+  RPC_CLIENT_EXIT_HELP,
+  RPC_CLIENT_FLAGS_HELP,
+  runRpcCommand,
+} from "./rpc_cli.ts";
+
+const USAGE =
+  `Usage: deno task cli dial-peers [--persistent] [--unconditional] [--private] [--node ADDR] [--json] ID@HOST:PORT...
+
+Asks a running node to dial the given peers (RPC /dial_peers; the node needs rpc.unsafe = true).
+The node adds them to its address book and dials each after a random 0-3 s delay; the command
+returns as soon as dialing started: check the result with net-info.
+
+  --persistent     make these the node's persistent peers (redialed when lost; REPLACES the
+                   persistent_peers list of the running node)
+  --unconditional  exempt these peer IDs from the inbound/outbound limits
+  --private        never gossip these addresses to other peers
+
+${RPC_CLIENT_FLAGS_HELP}
+
+${RPC_CLIENT_EXIT_HELP}`;
+
+/** `dial-peers`: dial peers through a node's RPC. */
+export const dialPeersCommand: Command = {
+  name: "dial-peers",
+  summary: "make a running node dial peers (RPC /dial_peers, needs rpc.unsafe)",
+  usage: USAGE,
+  run(args: string[]): Promise<number> {
+    return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
+      const flags = { persistent: false, unconditional: false, private: false };
+      const peers: string[] = [];
+      for (const a of rest) {
+        if (a === "--persistent") flags.persistent = true;
+        else if (a === "--unconditional") flags.unconditional = true;
+        else if (a === "--private") flags.private = true;
+        else if (a.startsWith("-")) throw new UsageError(`unknown flag "${a}"`);
+        else peers.push(...a.split(",").map((s) => s.trim()).filter((s) => s !== ""));
+      }
+      if (peers.length === 0) throw new UsageError("no peers given (ID@HOST:PORT...)");
+      const result = await client.call<{ log: string }>("dial_peers", { peers, ...flags });
+      if (json) printJson(result);
+      else console.log(result.log);
+      return ExitCode.ok;
+    });
+  },
+};

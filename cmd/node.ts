@@ -1,0 +1,166 @@
+/**
+ * `node`: runs the daemon until SIGINT/SIGTERM. With no config at all it first creates the home
+ * (default config + node key), so `deno task node` works out of the box.
+ *
+ * Shutdown: the first SIGINT/SIGTERM stops the node gracefully (RPC, peers, reactors, address
+ * book saved, every socket closed) and exits 0; a second signal exits at once with 130; a
+ * graceful stop that hangs past {@link STOP_DEADLINE_MS} exits 1.
+ * @module
+ */
+import type { Command } from "./command.ts";
+import { ExitCode } from "./command.ts";
+import {
+  CONFIG_FLAGS_HELP,
+  ConfigError,
+  ensureHome,
+  loadConfig,
+  parseConfigArgs,
+  readEnv,
+  resolveChainId,
+  resolveHome,
+  UsageError,
+} from "../config/mod.ts";
+import { createLogger, type Logger, LogLevelError } from "../libs/log.ts";
+import { KeyFileError } from "../p2p/key.ts";
+import { Node, NodeStartError } from "../node/node.ts";
+
+/** A graceful stop taking longer than this is abandoned (exit 1). */
+export const STOP_DEADLINE_MS = 10_000;
+/** Exit code after a second signal (128 + SIGINT, as shells report an interrupted program). */
+export const EXIT_SECOND_SIGNAL = 130;
+
+const USAGE = `Usage: deno task node [--home DIR] [--config FILE] [config flags]
+       (deno task node = deno task cli node)
+
+Runs the node: listens for peers on p2p.laddr, dials persistent_peers, runs the reactors named in
+node.reactors (PEX when p2p.pex), serves RPC on rpc.laddr and Prometheus metrics on
+instrumentation.prometheus_listen_addr (when instrumentation.prometheus = true). Logs go to
+standard output (log_level, log_format).
+
+With neither --config nor DIR/config/config.toml, a default home is created first (config.toml
+with chain_id = "switchyard-local" and a new node key), as "init" would.
+
+SIGINT/SIGTERM stop gracefully (address book saved, every socket closed; exit 0); a second
+signal exits at once (exit 130).
+
+${CONFIG_FLAGS_HELP}
+
+Exit codes: 0 stopped by a signal; 1 could not start (port in use, unreadable node key,
+unresolvable seeds, ...) or the stop did not finish in ${STOP_DEADLINE_MS / 1000} s; 2 bad flag
+or config value; 130 second signal.`;
+
+const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
+
+/** Waits for the first signal; a second one exits the process at once. */
+function waitForSignal(log: Logger): { promise: Promise<Deno.Signal>; dispose(): void } {
+  const first = Promise.withResolvers<Deno.Signal>();
+  let count = 0;
+  const handlers = SIGNALS.map((sig) => {
+    const h = () => {
+      count++;
+      if (count === 1) {
+        log.info("Received signal, stopping", { signal: sig });
+        first.resolve(sig);
+      } else {
+        log.error("Second signal: exiting at once", { signal: sig });
+        Deno.exit(EXIT_SECOND_SIGNAL);
+      }
+    };
+    Deno.addSignalListener(sig, h);
+    return [sig, h] as const;
+  });
+  return {
+    promise: first.promise,
+    dispose() {
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    },
+  };
+}
+
+/** `node`: run the daemon. */
+export const nodeCommand: Command = {
+  name: "node",
+  summary: "run the node (creates a default home on first run)",
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    if (args.includes("--help") || args.includes("-h")) {
+      console.log(USAGE);
+      return ExitCode.ok;
+    }
+    let node: Node;
+    let log: Logger;
+    try {
+      const parsed = parseConfigArgs(args);
+      if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
+      const env = readEnv();
+      const home = resolveHome(parsed.home, env);
+      const created = parsed.configPath === undefined ? await ensureHome(home) : [];
+      const { config, warnings } = await loadConfig({
+        home,
+        configPath: parsed.configPath,
+        flags: parsed.flags,
+        env,
+      });
+      for (const w of warnings) console.error(`warning: ${w}`);
+      const chainId = await resolveChainId(config);
+      const root = createLogger({ level: config.logLevel, format: config.logFormat });
+      log = root.with({ module: "main" });
+      for (const f of created) log.info("Created default file", { file: f });
+      node = await Node.create({ config, chainId, logger: root });
+    } catch (err) {
+      return reportSetupError(err);
+    }
+    const signals = waitForSignal(log);
+    try {
+      try {
+        await node.start();
+      } catch (err) {
+        console.error(`error: ${(err as Error).message}`);
+        return ExitCode.failure;
+      }
+      log.info("Node started", {
+        ID: node.nodeKey.id,
+        p2p: node.p2pAddr ? `${node.p2pAddr.hostname}:${node.p2pAddr.port}` : "",
+        rpc: node.config.rpc.laddr,
+      });
+      await signals.promise;
+      const stopped = await stopWithin(node, STOP_DEADLINE_MS);
+      if (!stopped) {
+        log.error("Node did not stop in time; exiting", { deadlineMs: STOP_DEADLINE_MS });
+        return ExitCode.failure;
+      }
+      return ExitCode.ok;
+    } finally {
+      signals.dispose();
+    }
+  },
+};
+
+async function stopWithin(node: Node, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([node.stop().then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function reportSetupError(err: unknown): number {
+  if (err instanceof UsageError) {
+    console.error(`error: ${err.message}\n\n${USAGE}`);
+    return ExitCode.usage;
+  }
+  if (err instanceof ConfigError || err instanceof LogLevelError) {
+    console.error(`error: ${err.message}`);
+    return ExitCode.usage;
+  }
+  if (err instanceof KeyFileError || err instanceof NodeStartError) {
+    console.error(`error: ${err.message}`);
+    return ExitCode.failure;
+  }
+  console.error(`error: ${(err as Error).message}`);
+  return ExitCode.failure;
+}

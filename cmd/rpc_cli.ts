@@ -1,0 +1,131 @@
+/**
+ * Shared plumbing of the RPC client subcommands (`status`, `net-info`, `dial-peers`,
+ * `dial-seeds`): the `--node` / `--json` / `--home` / `--config` flags, finding the node's RPC
+ * address (default: `rpc.laddr` of the config in the home), and mapping failures to exit codes
+ * (7 unreachable, 8 RPC error, 2 usage).
+ * @module
+ */
+import { ExitCode } from "./command.ts";
+import {
+  ConfigError,
+  DEFAULT_RPC_LADDR,
+  loadConfig,
+  parseConfigArgs,
+  readEnv,
+  UsageError,
+} from "../config/mod.ts";
+import { RpcCallError, RpcClient, RpcUnreachableError } from "../rpc/client.ts";
+import { RpcCode } from "../rpc/types.ts";
+
+/** Help lines of the flags every RPC client command takes. */
+export const RPC_CLIENT_FLAGS_HELP = [
+  "  --node ADDR    the node's RPC: tcp://HOST:PORT or unix:///PATH",
+  "                 (default: rpc.laddr of the config in --home, else " + DEFAULT_RPC_LADDR + ")",
+  "  --json         print the raw JSON result (for scripts) instead of text",
+  "  --home DIR     home directory whose config names the node (default $SWITCHYARD_HOME, else",
+  "                 ~/.switchyard)",
+  "  --config FILE  config file (default DIR/config/config.toml)",
+].join("\n");
+
+/** Exit codes of the RPC client commands, for their `--help`. */
+export const RPC_CLIENT_EXIT_HELP =
+  "Exit codes: 0 ok; 2 bad flag or argument; 7 the node's RPC is unreachable; 8 the node " +
+  "answered with an error.";
+
+/** Parsed common flags plus the command's own arguments. */
+export interface RpcCliArgs {
+  client: RpcClient;
+  json: boolean;
+  /** Arguments not consumed by the common flags (command flags and positionals). */
+  rest: string[];
+}
+
+/** Parses the common flags; resolves the node address. @throws UsageError, ConfigError. */
+export async function parseRpcCliArgs(args: string[]): Promise<RpcCliArgs> {
+  const parsed = parseConfigArgs(args);
+  let node: string | undefined;
+  let json = false;
+  const rest: string[] = [];
+  for (let i = 0; i < parsed.rest.length; i++) {
+    const a = parsed.rest[i];
+    if (a === "--json") json = true;
+    else if (a === "--node" || a === "--node-addr") {
+      node = parsed.rest[++i];
+      if (node === undefined) {
+        throw new UsageError(`flag ${a} needs a value (${a} tcp://HOST:PORT)`);
+      }
+    } else if (a.startsWith("--node=")) node = a.slice("--node=".length);
+    else rest.push(a);
+  }
+  if (node === undefined) {
+    const { config } = await loadConfig({
+      home: parsed.home,
+      configPath: parsed.configPath,
+      flags: parsed.flags,
+      env: readEnv(),
+    });
+    node = config.rpc.laddr || DEFAULT_RPC_LADDR;
+  }
+  return { client: new RpcClient(node), json, rest };
+}
+
+/** Prints `value` as the command's JSON output (compact, one line, like CometBFT's RPC). */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value));
+}
+
+/**
+ * Runs an RPC client command body with the shared error handling: usage and config errors →
+ * 2, unreachable → 7, JSON-RPC error → 8 (with a hint when an unsafe route is disabled).
+ */
+export async function runRpcCommand(
+  usage: string,
+  args: string[],
+  body: (a: RpcCliArgs) => Promise<number>,
+): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return ExitCode.ok;
+  }
+  try {
+    return await body(await parseRpcCliArgs(args));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n\n${usage}`);
+      return ExitCode.usage;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`error: ${err.message}`);
+      return ExitCode.usage;
+    }
+    if (err instanceof RpcUnreachableError) {
+      console.error(`error: ${err.message}`);
+      return ExitCode.rpcUnreachable;
+    }
+    if (err instanceof RpcCallError) {
+      const hint = err.code === RpcCode.methodNotFound
+        ? " (unsafe routes need rpc.unsafe = true on the node)"
+        : "";
+      console.error(`error: the node answered: ${err.message}${hint}`);
+      return ExitCode.rpcError;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    return ExitCode.failure;
+  }
+}
+
+/** Rejects unexpected positional arguments or flags. */
+export function noMoreArgs(rest: string[]): void {
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+}
+
+/** Go-style duration text of a nanosecond count string, e.g. `1m2.5s` (for human output). */
+export function formatNs(ns: string): string {
+  const ms = Number(BigInt(ns) / 1_000_000n);
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${Math.floor(s % 60)}s`;
+  return `${Math.floor(m / 60)}h${m % 60}m`;
+}

@@ -1,0 +1,69 @@
+/**
+ * The built-in reactors the daemon can run, by the name `node.reactors` uses. Adding a reactor
+ * is one entry in {@link REACTOR_REGISTRY}: a factory that receives the {@link NodeContext} and
+ * returns the reactor, plus any RPC routes it serves (e.g. `broadcast_tx_async`).
+ *
+ * Registration order is the order of this table (it decides the MConnection channel order and
+ * NodeInfo `channels`). CometBFT registers MEMPOOL, BLOCKSYNC, CONSENSUS, EVIDENCE, STATESYNC,
+ * then PEX; keep PEX last here too.
+ * @module
+ */
+import type { Config, ReactorName } from "../config/mod.ts";
+import type { Logger } from "../libs/log.ts";
+import type { NodeKey } from "../p2p/key.ts";
+import type { P2PMetrics } from "../p2p/metrics.ts";
+import type { AddrBook } from "../p2p/pex/addrbook.ts";
+import type { Reactor } from "../p2p/reactor.ts";
+import type { Switch } from "../p2p/switch.ts";
+import type { Route } from "../rpc/types.ts";
+
+/** What a reactor factory may use. Everything is built, nothing is started yet. */
+export interface NodeContext {
+  readonly config: Config;
+  /** The chain ID we advertise (NodeInfo `network`). */
+  readonly chainId: string;
+  /** The root logger; derive a module logger with `logger.with({ module: "…" })`. */
+  readonly logger: Logger;
+  readonly nodeKey: NodeKey;
+  readonly sw: Switch;
+  /** The address book (the node starts, saves and stops it). */
+  readonly addrBook: AddrBook;
+  readonly metrics: P2PMetrics;
+}
+
+/** A factory's result. */
+export interface BuiltReactor {
+  readonly reactor: Reactor;
+  /** RPC routes this reactor serves (names must not clash with the node's). */
+  readonly routes?: readonly Route[];
+}
+
+/** One built-in reactor. */
+export interface ReactorEntry {
+  /** Name in `node.reactors`. */
+  readonly name: ReactorName;
+  /** Name given to `Switch.addReactor` (CometBFT's upper-case names: `PEX`, `MEMPOOL`). */
+  readonly switchName: string;
+  create(ctx: NodeContext): BuiltReactor | Promise<BuiltReactor>;
+}
+
+/** Every built-in reactor, in registration order. */
+export const REACTOR_REGISTRY: readonly ReactorEntry[] = [];
+
+/** The entries of `names` in registration order. @throws Error for a name with no entry. */
+export function selectReactors(
+  names: readonly ReactorName[],
+  registry: readonly ReactorEntry[] = REACTOR_REGISTRY,
+): ReactorEntry[] {
+  const wanted = new Set(names);
+  for (const n of wanted) {
+    if (!registry.some((e) => e.name === n)) {
+      throw new Error(
+        `node.reactors: reactor "${n}" is not available in this build (available: ${
+          registry.map((e) => e.name).join(", ") || "none"
+        })`,
+      );
+    }
+  }
+  return registry.filter((e) => wanted.has(e.name));
+}
