@@ -40,6 +40,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export type BanReason =
   | "unsolicited_addrs"
   | "request_flood"
+  | "malformed_addrs"
   | "incompatible_network"
   | "bad_handshake"
   | "too_many_attempts"
@@ -49,6 +50,7 @@ export type BanReason =
 export const BAN_REASONS: readonly BanReason[] = [
   "unsolicited_addrs",
   "request_flood",
+  "malformed_addrs",
   "incompatible_network",
   "bad_handshake",
   "too_many_attempts",

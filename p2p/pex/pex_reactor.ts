@@ -1,0 +1,535 @@
+/**
+ * The PEX reactor (CometBFT `p2p/pex/pex_reactor.go`, spec §8): peer exchange on channel 0x00
+ * and, on a normal node, the ensure-peers loop that keeps `max_num_outbound_peers` outbound
+ * connections; on a seed (`seed_mode = true`) the crawler, and answers drawn only from addresses
+ * verified live.
+ *
+ * Abuse handling (what Go does, with typed ban reasons):
+ * - a PexRequest arriving sooner than `ensurePeersPeriod / 3` after the previous accepted one
+ *   (the first two are free) → stop the peer and ban it (`request_flood`);
+ * - a PexAddrs we did not ask for → stop + ban (`unsolicited_addrs`);
+ * - a PexAddrs with an undecodable address → stop + ban (`malformed_addrs`).
+ * We never send PexAddrs except as the one answer to a PexRequest.
+ * @module
+ */
+import { type AddrBook, DEFAULT_BAN_TIME_MS } from "./addrbook.ts";
+import { DenyList } from "./deny_list.ts";
+import {
+  type DialHost,
+  ensurePeersRound,
+  MAX_ATTEMPTS_TO_DIAL,
+  PexDialer,
+} from "./ensure_peers.ts";
+import { MIN_TIME_BETWEEN_CRAWLS_MS, SeedCrawler } from "./seed_crawler.ts";
+import { AddressVerifier } from "./verifier.ts";
+import { InvalidParametersError, P2PError } from "../errors.ts";
+import { NetAddress, NetAddressLookupError, type ParseOptions } from "../netaddress.ts";
+import { nodeInfoNetAddress } from "../node_info.ts";
+import type { Peer } from "../peer.ts";
+import { protoType } from "../proto.ts";
+import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../reactor.ts";
+import { abortableSleep } from "../reconnect.ts";
+import type { StopReason } from "../stop_reason.ts";
+import type { Switch } from "../switch.ts";
+import { type Logger, nopLogger } from "../../libs/log.ts";
+
+/** The PEX channel. */
+export const PEX_CHANNEL = 0x00;
+/** Over-estimate of one encoded NetAddress (`maxAddressSize`). */
+export const MAX_ADDRESS_SIZE = 256;
+/** Largest PEX message accepted: 256 × 250 = 64000 bytes (`maxMsgSize`). */
+export const PEX_MAX_MSG_SIZE = MAX_ADDRESS_SIZE * 250;
+/** Ensure-peers period (`defaultEnsurePeersPeriod`, 30 s). */
+export const DEFAULT_ENSURE_PEERS_PERIOD_MS = 30_000;
+/** Share of new addresses in a seed's answer (`biasToSelectNewPeers`). */
+export const BIAS_TO_SELECT_NEW_PEERS = 30;
+/** `p2p.seed.disconnect_wait` default: a seed keeps a peer this long after answering it. */
+export const DEFAULT_SEED_DISCONNECT_WAIT_MS = 3_000;
+/** `p2p.seed.crawl_period` default (CometBFT `crawlPeerPeriod`). */
+export const DEFAULT_SEED_CRAWL_PERIOD_MS = 30_000;
+/** `p2p.seed.recheck_period` default. */
+export const DEFAULT_SEED_RECHECK_PERIOD_MS = 30 * 60 * 1000;
+/** `p2p.seed.address_expiry` default. */
+export const DEFAULT_SEED_ADDRESS_EXPIRY_MS = 72 * 60 * 60 * 1000;
+/** `p2p.seed.verify_workers` default. */
+export const DEFAULT_SEED_VERIFY_WORKERS = 8;
+/** `p2p.seed.verify_rate` default (checks started per second). */
+export const DEFAULT_SEED_VERIFY_RATE = 10;
+/**
+ * A seed disconnects peers connected longer than this at its next crawl round (CometBFT
+ * hard-codes 28 h; a switchyard seed answers and disconnects, so an idle peer goes sooner).
+ */
+export const DEFAULT_SEED_MAX_CONNECTION_MS = 2 * 60 * 1000;
+
+/** `tendermint.p2p.Message` (oneof `sum`: `pex_request` | `pex_addrs`). */
+export const PEX_MESSAGE = protoType("tendermint.p2p.Message");
+
+/** Seed-mode settings (`[p2p.seed]`). */
+export interface SeedModeConfig {
+  disconnectWaitMs: number;
+  crawlPeriodMs: number;
+  recheckPeriodMs: number;
+  addressExpiryMs: number;
+  verifyWorkers: number;
+  verifyRate: number;
+  maxConnectionMs: number;
+  minTimeBetweenCrawlsMs: number;
+  /** How often the verifier scans the book for due checks. */
+  verifyScanIntervalMs?: number;
+}
+
+/** Options of {@link PexReactor}. */
+export interface PexReactorOptions {
+  book: AddrBook;
+  /** `p2p.seeds` (`id@host:port`), resolved at start. */
+  seeds?: readonly string[];
+  /** `p2p.seed_mode`. */
+  seedMode?: boolean;
+  /** Default {@link DEFAULT_ENSURE_PEERS_PERIOD_MS}; the request rate limit is a third of it. */
+  ensurePeersPeriodMs?: number;
+  /** `p2p.persistent_peers_max_dial_period` (0 = uncapped backoff). */
+  persistentPeersMaxDialPeriodMs?: number;
+  /** Ban length of every reactor ban (Go `defaultBanTime`, 24 h). */
+  banTimeMs?: number;
+  /** Default {@link MAX_ATTEMPTS_TO_DIAL}. */
+  maxAttemptsToDial?: number;
+  seed?: Partial<SeedModeConfig>;
+  /** `p2p.deny_list`: never stored, served or dialed. */
+  denyList?: DenyList;
+  /** Seed mode: how to verify an address (default: transport dial + handshake + close). */
+  verifyDial?: (addr: NetAddress, signal: AbortSignal) => Promise<void>;
+  /** Seed resolution (tests). */
+  lookup?: ParseOptions["lookup"];
+  random?: () => number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+/** PexAddrs arrived without our PexRequest. */
+export class UnsolicitedAddrsError extends P2PError {
+  constructor(peer: string) {
+    super("rejected", `unsolicited pexAddrsMessage from ${peer}`);
+  }
+}
+/** PexRequests arrive faster than allowed. */
+export class RequestFloodError extends P2PError {
+  constructor(peer: string, sinceMs: number, minMs: number) {
+    super(
+      "rejected",
+      `peer (${peer}) sent next PEX request too soon (${sinceMs} ms < ${minMs} ms). Disconnecting`,
+    );
+  }
+}
+/** PexAddrs carried an address that does not decode. */
+export class MalformedAddrsError extends P2PError {
+  constructor(peer: string, why: string) {
+    super("rejected", `bad address in PexAddrs from ${peer}: ${why}`);
+  }
+}
+/** PEX cannot start (bad seeds, or nothing to bootstrap from). */
+export class PexStartError extends InvalidParametersError {}
+
+type PexMsg = {
+  pex_request?: Record<string, never>;
+  pex_addrs?: { addrs?: { id?: string; ip?: string; port?: number }[] };
+};
+
+/** Marker of "first request seen, not yet timed" (Go's zero time). */
+const FIRST_REQUEST = 0;
+
+/** The PEX reactor. Register it under the name `PEX`. */
+export class PexReactor extends BaseReactor {
+  readonly book: AddrBook;
+  readonly log: Logger;
+  readonly random: () => number;
+  readonly now: () => number;
+  readonly banTimeMs: number;
+  readonly seedMode: boolean;
+  readonly ensurePeersPeriodMs: number;
+  readonly seedConfig: Readonly<SeedModeConfig>;
+  readonly denyList: DenyList;
+  readonly dialer: PexDialer;
+  /** What the dialer and crawler see of this reactor. */
+  readonly #host: DialHost;
+  /** Present in seed mode. */
+  readonly verifier: AddressVerifier | undefined;
+  #seeds: NetAddress[] = [];
+  readonly #seedStrings: readonly string[];
+  readonly #lookup: ParseOptions["lookup"];
+  readonly #requestsSent = new Set<string>();
+  readonly #lastReceivedRequests = new Map<string, number>();
+  readonly #selfAddr = new WeakMap<Peer, Promise<NetAddress | Error>>();
+  readonly #connectedAt = new WeakMap<Peer, number>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  #loop: Promise<void> | undefined;
+  #trigger: (() => void) | undefined;
+
+  constructor(opts: PexReactorOptions) {
+    const logger = (opts.logger ?? nopLogger).with({ module: "pex" });
+    super("PEX", logger);
+    this.log = logger;
+    this.book = opts.book;
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.banTimeMs = opts.banTimeMs ?? DEFAULT_BAN_TIME_MS;
+    this.seedMode = opts.seedMode ?? false;
+    this.ensurePeersPeriodMs = opts.ensurePeersPeriodMs ?? DEFAULT_ENSURE_PEERS_PERIOD_MS;
+    this.denyList = opts.denyList ?? new DenyList();
+    this.#seedStrings = opts.seeds ?? [];
+    this.#lookup = opts.lookup;
+    this.seedConfig = {
+      disconnectWaitMs: DEFAULT_SEED_DISCONNECT_WAIT_MS,
+      crawlPeriodMs: DEFAULT_SEED_CRAWL_PERIOD_MS,
+      recheckPeriodMs: DEFAULT_SEED_RECHECK_PERIOD_MS,
+      addressExpiryMs: DEFAULT_SEED_ADDRESS_EXPIRY_MS,
+      verifyWorkers: DEFAULT_SEED_VERIFY_WORKERS,
+      verifyRate: DEFAULT_SEED_VERIFY_RATE,
+      maxConnectionMs: DEFAULT_SEED_MAX_CONNECTION_MS,
+      minTimeBetweenCrawlsMs: MIN_TIME_BETWEEN_CRAWLS_MS,
+      ...opts.seed,
+    };
+    // deno-lint-ignore no-this-alias
+    const r = this;
+    this.#host = {
+      get sw() {
+        return r.#switch();
+      },
+      book: this.book,
+      log: this.log,
+      random: this.random,
+      now: this.now,
+      get signal() {
+        return r.signal;
+      },
+      banTimeMs: this.banTimeMs,
+      get seeds() {
+        return r.#seeds;
+      },
+      denied: (a) => this.denied(a),
+      requestAddrs: (p) => this.requestAddrs(p),
+      track: (p) => this.track(p),
+    };
+    this.dialer = new PexDialer(this.#host, {
+      maxAttempts: opts.maxAttemptsToDial ?? MAX_ATTEMPTS_TO_DIAL,
+      persistentMaxDialPeriodMs: opts.persistentPeersMaxDialPeriodMs ?? 0,
+    });
+    if (this.seedMode) {
+      const sc = this.seedConfig;
+      this.verifier = new AddressVerifier({
+        book: this.book,
+        dial: opts.verifyDial ?? ((addr, signal) => this.#verifyDial(addr, signal)),
+        isConnected: (id) => this.sw?.peers().has(id) ?? false,
+        workers: sc.verifyWorkers,
+        ratePerSec: sc.verifyRate,
+        recheckPeriodMs: sc.recheckPeriodMs,
+        addressExpiryMs: sc.addressExpiryMs,
+        banTimeMs: this.banTimeMs,
+        scanIntervalMs: sc.verifyScanIntervalMs,
+        now: this.now,
+        random: this.random,
+        logger: this.log,
+      });
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  #switch(): Switch {
+    if (!this.sw) throw new PexStartError("PEX reactor is not registered with a switch");
+    return this.sw;
+  }
+  /** The resolved seed addresses. */
+  get seeds(): readonly NetAddress[] {
+    return this.#seeds;
+  }
+  /** Deny-list verdict for `addr`. */
+  denied(addr: NetAddress): string | undefined {
+    return this.denyList.deniesAddress(addr);
+  }
+  /** Tracks a background task; stop awaits every tracked task. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.#tasks.add(p);
+    p.then(() => this.#tasks.delete(p), () => this.#tasks.delete(p));
+    return p;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  override getChannels(): readonly StreamDescriptor[] {
+    return [{
+      id: PEX_CHANNEL,
+      priority: 1,
+      sendQueueCapacity: 10,
+      recvMessageCapacity: PEX_MAX_MSG_SIZE,
+      messageType: PEX_MESSAGE,
+      unwrap: true,
+    }];
+  }
+
+  protected override async onStart(): Promise<void> {
+    if (this.book.status.code === "inactive") {
+      await this.book.start();
+    }
+    const { numOnline, addrs } = await this.#checkSeeds();
+    if (numOnline === 0 && this.book.empty()) {
+      throw new PexStartError("address book is empty and couldn't resolve any seed nodes");
+    }
+    this.#seeds = addrs;
+    if (this.seedMode) {
+      this.verifier!.start();
+      const crawler = new SeedCrawler(
+        this.#host,
+        this.dialer,
+        this.seedConfig,
+        (p) => this.#connectedAt.get(p),
+      );
+      this.#loop = crawler.run(this.signal);
+    } else {
+      this.#loop = this.#ensurePeersRoutine(this.signal);
+    }
+  }
+
+  protected override async onStop(): Promise<void> {
+    this.#trigger?.();
+    await this.#loop;
+    await this.verifier?.stop();
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    // Go's OnStop stops the book (its final save included) whoever started it.
+    if (this.book.status.code === "active") await this.book.stop();
+  }
+
+  /** Go `checkSeeds`: lookup failures are logged; any other bad entry fails the start. */
+  async #checkSeeds(): Promise<{ numOnline: number; addrs: NetAddress[] }> {
+    if (this.#seedStrings.length === 0) return { numOnline: -1, addrs: [] };
+    const addrs: NetAddress[] = [];
+    for (const s of this.#seedStrings) {
+      try {
+        addrs.push(await NetAddress.parse(s, { lookup: this.#lookup }));
+      } catch (e) {
+        if (e instanceof NetAddressLookupError) {
+          this.log.error("Connecting to seed failed", { err: e });
+          continue;
+        }
+        throw new PexStartError(`seed node configuration has error: ${(e as Error).message}`, {
+          cause: e,
+        });
+      }
+    }
+    return { numOnline: addrs.length, addrs };
+  }
+
+  // ---- ensure-peers loop ----------------------------------------------------------------------
+
+  async #ensurePeersRoutine(signal: AbortSignal): Promise<void> {
+    const period = this.ensurePeersPeriodMs;
+    const { outbound, inbound, dialing } = this.#switch().numPeers();
+    try {
+      // Spread the first round of nodes that already have peers (thundering herd).
+      if (outbound + inbound + dialing > 0) {
+        await abortableSleep(Math.floor(this.random() * period), signal);
+      }
+    } catch {
+      return;
+    }
+    await this.#round(true);
+    let next = this.now() + period;
+    while (!signal.aborted) {
+      const w = Promise.withResolvers<boolean>();
+      const timer = setTimeout(() => w.resolve(true), Math.max(0, next - this.now()));
+      this.#trigger = () => w.resolve(false);
+      const periodic = await w.promise;
+      clearTimeout(timer);
+      this.#trigger = undefined;
+      if (signal.aborted) return;
+      if (periodic) next += period;
+      await this.#round(periodic);
+    }
+  }
+
+  async #round(periodic: boolean): Promise<void> {
+    try {
+      await ensurePeersRound(this.#host, this.dialer, periodic);
+    } catch (e) {
+      if (!this.signal.aborted) this.log.error("Ensure peers round failed", { err: e });
+    }
+  }
+
+  // ---- peers ----------------------------------------------------------------------------------
+
+  override initPeer(peer: Peer): void {
+    this.#connectedAt.set(peer, this.now());
+    const self = nodeInfoNetAddress(peer.nodeInfo).catch((e: unknown) =>
+      e instanceof Error ? e : new Error(String(e))
+    );
+    this.#selfAddr.set(peer, this.track(self));
+  }
+
+  override addPeer(peer: Peer): void {
+    if (peer.isOutbound) {
+      if (this.seedMode) this.verifier!.markLive(peer.socketAddr);
+      if (this.book.needMoreAddrs()) this.requestAddrs(peer);
+      return;
+    }
+    // An inbound peer is its own source; we trust it less, so no request.
+    this.track(this.#addInbound(peer));
+  }
+
+  async #addInbound(peer: Peer): Promise<void> {
+    const addr = await this.#selfAddr.get(peer)!;
+    if (addr instanceof Error) {
+      this.log.error("Failed to get peer NetAddress", { err: addr, peer });
+      return;
+    }
+    this.#addToBook(addr, addr);
+    this.verifier?.wake();
+  }
+
+  override removePeer(peer: Peer, _reason: StopReason): void {
+    this.#requestsSent.delete(peer.id);
+    this.#lastReceivedRequests.delete(peer.id);
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  override receive(env: InboundEnvelope): void {
+    const msg = env.message as PexMsg;
+    if (env.member === "pex_request") this.#onRequest(env.src);
+    else if (env.member === "pex_addrs") this.#onAddrs(env.src, msg.pex_addrs?.addrs ?? []);
+    else this.log.error("Unknown message type", { member: env.member });
+  }
+
+  #onRequest(peer: Peer): void {
+    if (this.seedMode && !peer.isOutbound) {
+      // Answer once, then hang up: a seed is not a peer.
+      if (this.#lastReceivedRequests.has(peer.id)) return;
+      this.#lastReceivedRequests.set(peer.id, this.now());
+      this.#sendAddrs(
+        peer,
+        this.verifier!.selection(BIAS_TO_SELECT_NEW_PEERS, (a) => this.denied(a) === undefined),
+      );
+      this.track(this.#disconnectAfterAnswer(peer));
+      return;
+    }
+    const err = this.#checkRequestRate(peer);
+    if (err) {
+      this.#punish(peer, err, "request_flood");
+      return;
+    }
+    this.#sendAddrs(peer, this.book.getSelection().filter((a) => this.denied(a) === undefined));
+  }
+
+  async #disconnectAfterAnswer(peer: Peer): Promise<void> {
+    const signal = AbortSignal.any([this.signal, peer.quitSignal]);
+    try {
+      await abortableSleep(this.seedConfig.disconnectWaitMs, signal);
+    } catch {
+      if (this.signal.aborted || !peer.isRunning) return;
+    }
+    await peer.flushStop();
+    await this.#switch().stopPeerGracefully(peer);
+  }
+
+  /** Go `receiveRequest`: the first two requests are free, then ≥ period/3 apart. */
+  #checkRequestRate(peer: Peer): Error | undefined {
+    const last = this.#lastReceivedRequests.get(peer.id);
+    const now = this.now();
+    if (last === undefined) {
+      this.#lastReceivedRequests.set(peer.id, FIRST_REQUEST);
+      return undefined;
+    }
+    if (last === FIRST_REQUEST) {
+      this.#lastReceivedRequests.set(peer.id, now);
+      return undefined;
+    }
+    const min = Math.floor(this.ensurePeersPeriodMs / 3);
+    if (now - last < min) return new RequestFloodError(peer.id, now - last, min);
+    this.#lastReceivedRequests.set(peer.id, now);
+    return undefined;
+  }
+
+  #onAddrs(peer: Peer, raw: readonly { id?: string; ip?: string; port?: number }[]): void {
+    const addrs: NetAddress[] = [];
+    for (const p of raw) {
+      try {
+        addrs.push(NetAddress.fromProto(p));
+      } catch (e) {
+        this.#punish(
+          peer,
+          new MalformedAddrsError(peer.id, (e as Error).message),
+          "malformed_addrs",
+        );
+        return;
+      }
+    }
+    if (!this.#requestsSent.has(peer.id)) {
+      this.#punish(peer, new UnsolicitedAddrsError(peer.id), "unsolicited_addrs");
+      return;
+    }
+    this.#requestsSent.delete(peer.id);
+    this.track(this.#receiveAddrs(peer, addrs));
+  }
+
+  async #receiveAddrs(peer: Peer, addrs: NetAddress[]): Promise<void> {
+    const src = await this.#selfAddr.get(peer)!;
+    if (src instanceof Error) {
+      void this.#switch().stopPeerForError(peer, src);
+      return;
+    }
+    for (const a of addrs) this.#addToBook(a, src);
+    if (this.seedMode) {
+      this.verifier!.wake();
+      // A crawled peer has told us what it knows: nothing more to gain from the connection.
+      if (peer.isOutbound && !peer.isPersistent) await this.#switch().stopPeerGracefully(peer);
+      return;
+    }
+    // Addresses from a seed: dial now instead of waiting for the next round (#2093).
+    if (this.#seeds.some((s) => s.equals(src))) this.#trigger?.();
+  }
+
+  #addToBook(addr: NetAddress, src: NetAddress): void {
+    const why = this.denied(addr);
+    if (why !== undefined) {
+      this.log.debug("Not adding deny-listed address", { addr, why });
+      return;
+    }
+    try {
+      this.book.addAddress(addr, src);
+    } catch (e) {
+      this.log.debug("Failed to add new address", { err: e });
+    }
+  }
+
+  #punish(
+    peer: Peer,
+    err: Error,
+    reason: "request_flood" | "unsolicited_addrs" | "malformed_addrs",
+  ) {
+    this.log.info("Banning peer for PEX abuse", { peer, reason, err });
+    void this.#switch().stopPeerForError(peer, err);
+    this.book.markBad(peer.socketAddr, this.banTimeMs, reason);
+  }
+
+  /** Asks `peer` for addresses unless a request to it is outstanding (Go `RequestAddrs`). */
+  requestAddrs(peer: Peer): void {
+    if (this.#requestsSent.has(peer.id)) return;
+    this.log.debug("Request addrs", { from: peer });
+    this.#requestsSent.add(peer.id);
+    this.track(peer.send({ channelId: PEX_CHANNEL, message: { pex_request: {} } }));
+  }
+
+  #sendAddrs(peer: Peer, addrs: readonly NetAddress[]): void {
+    const message = { pex_addrs: { addrs: addrs.map((a) => a.toProto()) } };
+    this.track(peer.send({ channelId: PEX_CHANNEL, message }));
+  }
+
+  /** Failed dials recorded for `addr` (Go `AttemptsToDial`). */
+  attemptsToDial(addr: NetAddress): number {
+    return this.dialer.attemptsToDial(addr);
+  }
+
+  /** Seed mode default verification: dial through the transport (filters apply), then close. */
+  async #verifyDial(addr: NetAddress, signal: AbortSignal): Promise<void> {
+    const conn = await this.#switch().transport.dial(addr, { signal });
+    conn.close();
+  }
+}
