@@ -218,7 +218,7 @@ export class PexReactor extends BaseReactor {
       this.verifier = new AddressVerifier({
         book: this.book,
         dial: opts.verifyDial ?? ((addr, signal) => this.#verifyDial(addr, signal)),
-        isConnected: (id) => this.sw?.peers().has(id) ?? false,
+        isConnected: (id) => this.sw?.peers().get(id)?.isOutbound ?? false,
         workers: sc.verifyWorkers,
         ratePerSec: sc.verifyRate,
         recheckPeriodMs: sc.recheckPeriodMs,

@@ -88,7 +88,10 @@ export function classifyVerifyError(e: unknown): VerifyOutcome {
 export interface VerifierOptions {
   book: AddrBook;
   dial: VerifyDial;
-  /** True if the switch has a live connection to this ID (then no dial is needed). */
+  /**
+   * True if we hold an outbound connection to this ID (a handshake at that very address, so no
+   * dial is needed). Inbound connections prove nothing about the listen address.
+   */
   isConnected(id: string): boolean;
   /** Concurrent checks (`p2p.seed.verify_workers`). */
   workers: number;
@@ -296,7 +299,9 @@ export class AddressVerifier {
     const book = this.#o.book;
     const now = this.#now();
     const addr = rec.addr;
-    rec.lastCheckMs = now;
+    // An inconclusive check (e.g. our own connection to that socket was in the way) does not
+    // count: the address is queued again at the next scan.
+    if (o.kind !== "inconclusive") rec.lastCheckMs = now;
     switch (o.kind) {
       case "live":
         if (rec.state !== "live") this.#log.debug("Address verified live", { addr });
