@@ -15,6 +15,7 @@ import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { AddrBook } from "../p2p/pex/addrbook.ts";
+import { DenyList } from "../p2p/pex/deny_list.ts";
 import { Switch } from "../p2p/switch.ts";
 import { Transport } from "../p2p/transport.ts";
 import { nopMetrics, type P2PMetrics } from "../p2p/metrics.ts";
@@ -67,6 +68,8 @@ export class Node {
   readonly transport: Transport;
   readonly sw: Switch;
   readonly addrBook: AddrBook;
+  /** `p2p.deny_list`, applied by the transport, the switch and PEX. */
+  readonly denyList: DenyList;
   /** Real metrics when `instrumentation.prometheus`, else undefined (no-op hooks). */
   readonly metrics: NodeMetrics | undefined;
   readonly #log: Logger;
@@ -84,6 +87,7 @@ export class Node {
       transport: Transport;
       sw: Switch;
       addrBook: AddrBook;
+      denyList: DenyList;
       metrics: NodeMetrics | undefined;
       p2pLog: Logger;
     },
@@ -94,6 +98,7 @@ export class Node {
     this.transport = parts.transport;
     this.sw = parts.sw;
     this.addrBook = parts.addrBook;
+    this.denyList = parts.denyList;
     this.metrics = parts.metrics;
     this.#log = (opts.logger ?? nopLogger).with({ module: "main" });
     this.#p2pLog = parts.p2pLog;
@@ -120,6 +125,12 @@ export class Node {
       : undefined;
     const p2pMetrics: P2PMetrics = metrics ?? nopMetrics;
     const nodeInfo = buildNodeInfo(config, opts.chainId, nodeKey.id, []);
+    let denyList: DenyList;
+    try {
+      denyList = new DenyList(config.p2p.denyList);
+    } catch (e) {
+      throw new NodeStartError(`p2p.deny_list: ${(e as Error).message}`, { cause: e });
+    }
     const transport = new Transport({
       nodeKey,
       nodeInfo,
@@ -127,6 +138,7 @@ export class Node {
         config.p2p.unconditionalPeerIds.length,
       maxPendingHandshakes: config.p2p.maxPendingHandshakes,
       allowDuplicateIP: config.p2p.allowDuplicateIp,
+      connFilter: denyList.empty ? undefined : denyList.connFilter,
       logger: p2pLog,
       metrics: p2pMetrics,
     });
@@ -138,6 +150,7 @@ export class Node {
     const sw = new Switch({
       transport,
       addrBook,
+      peerFilters: denyList.empty ? [] : [denyList.peerFilter],
       logger: p2pLog,
       metrics: p2pMetrics,
       config: {
@@ -156,7 +169,14 @@ export class Node {
       },
     });
     p2pLog.info("P2P Node ID", { ID: nodeKey.id, file: config.nodeKeyFile });
-    const node = new Node(opts, nodeKey, { transport, sw, addrBook, metrics, p2pLog });
+    const node = new Node(opts, nodeKey, {
+      transport,
+      sw,
+      addrBook,
+      denyList,
+      metrics,
+      p2pLog,
+    });
     await node.#setUp(opts, root);
     return node;
   }
@@ -170,6 +190,7 @@ export class Node {
       nodeKey: this.nodeKey,
       sw: this.sw,
       addrBook: this.addrBook,
+      denyList: this.denyList,
       metrics: this.metrics ?? nopMetrics,
     };
     let entries: ReactorEntry[];

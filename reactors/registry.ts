@@ -13,6 +13,8 @@ import type { Logger } from "../libs/log.ts";
 import type { NodeKey } from "../p2p/key.ts";
 import type { P2PMetrics } from "../p2p/metrics.ts";
 import type { AddrBook } from "../p2p/pex/addrbook.ts";
+import type { DenyList } from "../p2p/pex/deny_list.ts";
+import { PexReactor } from "../p2p/pex/pex_reactor.ts";
 import type { Reactor } from "../p2p/reactor.ts";
 import type { Switch } from "../p2p/switch.ts";
 import type { Route } from "../rpc/types.ts";
@@ -28,6 +30,8 @@ export interface NodeContext {
   readonly sw: Switch;
   /** The address book (the node starts, saves and stops it). */
   readonly addrBook: AddrBook;
+  /** `p2p.deny_list` (the node already applies it to the transport and switch). */
+  readonly denyList: DenyList;
   readonly metrics: P2PMetrics;
 }
 
@@ -48,7 +52,23 @@ export interface ReactorEntry {
 }
 
 /** Every built-in reactor, in registration order. */
-export const REACTOR_REGISTRY: readonly ReactorEntry[] = [];
+export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
+  {
+    name: "pex",
+    switchName: "PEX",
+    create: ({ config, addrBook, denyList, logger }) => ({
+      reactor: new PexReactor({
+        book: addrBook,
+        seeds: config.p2p.seeds,
+        seedMode: config.p2p.seedMode,
+        persistentPeersMaxDialPeriodMs: config.p2p.persistentPeersMaxDialPeriodMs,
+        seed: { ...config.p2p.seed },
+        denyList,
+        logger,
+      }),
+    }),
+  },
+];
 
 /** The entries of `names` in registration order. @throws Error for a name with no entry. */
 export function selectReactors(
