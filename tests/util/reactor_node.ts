@@ -8,7 +8,7 @@ import { NodeKey } from "../../p2p/key.ts";
 import { NetAddress } from "../../p2p/netaddress.ts";
 import { makeNodeInfo } from "../../p2p/node_info.ts";
 import type { Reactor } from "../../p2p/reactor.ts";
-import { Switch } from "../../p2p/switch.ts";
+import { Switch, type SwitchAddrBook } from "../../p2p/switch.ts";
 import { Transport } from "../../p2p/transport.ts";
 import type { Logger } from "../../libs/log.ts";
 import { type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
@@ -33,6 +33,8 @@ export interface StartNodeOptions {
   /** Channels NodeInfo advertises (default: every registered one). */
   advertise?: number[];
   network?: string;
+  /** Address-book hooks (e.g. to observe `markPeerAsGood`). */
+  addrBook?: SwitchAddrBook;
 }
 
 function collectingLogger(errors: string[]): Logger {
@@ -67,7 +69,12 @@ export async function startNode(
     handshakeTimeoutMs: 3000,
     logger,
   });
-  const sw = new Switch({ transport, logger, config: { allowDuplicateIP: true } });
+  const sw = new Switch({
+    transport,
+    logger,
+    config: { allowDuplicateIP: true },
+    addrBook: opts.addrBook,
+  });
   const recorders: RecordedReactor<Reactor>[] = [];
   for (const [name, r] of Object.entries(reactors)) {
     const rec = recordReactor(r);
