@@ -28,6 +28,12 @@ import { Node, NodeStartError } from "../node/node.ts";
 export const STOP_DEADLINE_MS = 10_000;
 /** Exit code after a second signal (128 + SIGINT, as shells report an interrupted program). */
 export const EXIT_SECOND_SIGNAL = 130;
+/**
+ * Repeats of the signal within this window of the first are the same event, not a second
+ * request: Ctrl+C under `deno task` reaches the daemon once from the terminal (process group)
+ * and once more forwarded by each `deno task` level above it.
+ */
+export const SIGNAL_REPEAT_WINDOW_MS = 500;
 
 const USAGE = `Usage: deno task node [--home DIR] [--config FILE] [config flags]
        (deno task node = deno task cli node)
@@ -54,14 +60,15 @@ const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
 /** Waits for the first signal; a second one exits the process at once. */
 function waitForSignal(log: Logger): { promise: Promise<Deno.Signal>; dispose(): void } {
   const first = Promise.withResolvers<Deno.Signal>();
-  let count = 0;
+  let firstAt: number | undefined;
   const handlers = SIGNALS.map((sig) => {
     const h = () => {
-      count++;
-      if (count === 1) {
+      const now = performance.now();
+      if (firstAt === undefined) {
+        firstAt = now;
         log.info("Received signal, stopping", { signal: sig });
         first.resolve(sig);
-      } else {
+      } else if (now - firstAt >= SIGNAL_REPEAT_WINDOW_MS) {
         log.error("Second signal: exiting at once", { signal: sig });
         Deno.exit(EXIT_SECOND_SIGNAL);
       }

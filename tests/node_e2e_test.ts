@@ -1,6 +1,6 @@
 /**
  * The daemon end to end: `main.ts node` runs as a subprocess with the same scoped permissions
- * as the `deno task` entries (net, read/write, env limited to the variables switchyard reads),
+ * as the `deno task` entries (net, read/write, env limited to HOME and SWITCHYARD_*),
  * and is driven with the CLI (`show-node-id`, `status`, `dial-peers`, `net-info`) and over HTTP
  * (metrics). Covers first start on an empty home, two daemons dialed together, a real cometbft
  * node dialed in, start-up failures with their messages and exit codes, and SIGTERM (exit 0,
@@ -9,18 +9,21 @@
 import { assert, assertEquals, assertStringIncludes } from "./util/assert.ts";
 import { parsePrometheusText } from "./util/prom_text.ts";
 import { freePort, interopTest, startCometbft } from "./interop/cometbft.ts";
-import { ENV_VARS } from "../config/mod.ts";
 import { RpcClient } from "../rpc/client.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-/** The permissions of `deno task cli` / `deno task node`. */
-const PERMS = [
-  "--no-prompt",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  `--allow-env=${["HOME", ...ENV_VARS].join(",")}`,
-];
+/**
+ * The permission flags of `deno task cli` (and so `deno task node`), read from deno.json so the
+ * tests run the daemon exactly as the task does; `--no-prompt` turns a missing permission into
+ * an error instead of a hang.
+ */
+const PERMS = (() => {
+  const task: string = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.cli;
+  const words = task.split(/\s+/).map((w) => w.replace(/^'(.*)'$/, "$1"));
+  const perms = words.slice(words.indexOf("run") + 1, words.indexOf("main.ts"));
+  if (perms.some((p) => p === "-A" || p === "--allow-all")) throw new Error("task grants -A");
+  return ["--no-prompt", ...perms];
+})();
 /** How long a daemon may take to answer RPC after spawn (first run compiles nothing: cached). */
 const START_TIMEOUT_MS = 30_000;
 /** How long to wait for peers to show up after a dial (dials start after up to 3 s). */
