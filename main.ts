@@ -13,6 +13,8 @@ import { statusCommand } from "./cmd/status.ts";
 import { netInfoCommand } from "./cmd/net_info.ts";
 import { dialPeersCommand } from "./cmd/dial_peers.ts";
 import { dialSeedsCommand } from "./cmd/dial_seeds.ts";
+import { broadcastTxCommand } from "./cmd/broadcast_tx.ts";
+import { sayCommand } from "./cmd/say.ts";
 
 /** Every subcommand, in the order `--help` lists them. Add new ones here. */
 const COMMANDS: Command[] = [
@@ -25,6 +27,8 @@ const COMMANDS: Command[] = [
   dialPeersCommand,
   dialSeedsCommand,
   versionCommand,
+  broadcastTxCommand,
+  sayCommand,
 ];
 
 function usage(): string {

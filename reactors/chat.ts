@@ -329,7 +329,7 @@ export class ChatReactor extends BaseReactor {
   }
 
   #deliver(line: ChatLine): void {
-    this.logger.info("Chat", { from: line.moniker, text: line.text, via: line.via ?? "local" });
+    this.logger.debug("Chat", { from: line.moniker, text: line.text, via: line.via ?? "local" });
     try {
       this.#onLine?.(line);
     } catch (e) {

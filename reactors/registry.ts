@@ -18,6 +18,7 @@ import { PexReactor } from "../p2p/pex/pex_reactor.ts";
 import type { Reactor } from "../p2p/reactor.ts";
 import type { Switch } from "../p2p/switch.ts";
 import type { Route } from "../rpc/types.ts";
+import { chatEntry, consensusWatcherEntry, txRelayEntry } from "./demo_entries.ts";
 
 /** What a reactor factory may use. Everything is built, nothing is started yet. */
 export interface NodeContext {
@@ -53,6 +54,9 @@ export interface ReactorEntry {
 
 /** Every built-in reactor, in registration order. */
 export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
+  txRelayEntry,
+  consensusWatcherEntry,
+  chatEntry,
   {
     name: "pex",
     switchName: "PEX",

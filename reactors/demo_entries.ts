@@ -1,0 +1,97 @@
+/**
+ * Registry entries of the built-in demo reactors (`node.reactors` names `tx_relay`,
+ * `consensus_watcher`, `chat`), kept next to the reactors so `registry.ts` stays a table.
+ *
+ * Wiring done here:
+ * - the relay stamps txs with the watcher's highest height seen (found on the switch, if the
+ *   watcher is enabled too);
+ * - the watcher's per-peer heights become Prometheus gauges when the node's metrics object has a
+ *   prom-client registry;
+ * - chat lines are printed on stdout (`<moniker>: <text>`), the demo's visible output.
+ * @module
+ */
+import client from "prom-client";
+import type { BuiltReactor, NodeContext, ReactorEntry } from "./registry.ts";
+import { ChatReactor } from "./chat.ts";
+import { ConsensusWatcher, type WatcherMetrics } from "./consensus_watcher.ts";
+import { TxRelay } from "./tx_relay.ts";
+
+/** `Switch.addReactor` names (CometBFT's for the channels we share with it). */
+export const SWITCH_NAMES = {
+  tx_relay: "MEMPOOL",
+  consensus_watcher: "CONSENSUS",
+  chat: "CHAT",
+} as const;
+
+/** Gauges `<ns>_consensus_watcher_peer_height{peer_id}` and `…_max_height`. */
+export function promWatcherMetrics(
+  registry: client.Registry,
+  namespace = "cometbft",
+): WatcherMetrics {
+  const peerHeight = new client.Gauge({
+    name: `${namespace}_consensus_watcher_peer_height`,
+    help: "Consensus height last reported by a peer (NewRoundStep on 0x20).",
+    labelNames: ["peer_id"],
+    registers: [registry],
+  });
+  const maxHeight = new client.Gauge({
+    name: `${namespace}_consensus_watcher_max_height`,
+    help: "Highest consensus height reported by any peer (what we announce).",
+    registers: [registry],
+  });
+  return {
+    peerHeight: (id, h) => peerHeight.set({ peer_id: id }, h),
+    peerRemoved: (id) => peerHeight.remove({ peer_id: id }),
+    maxHeight: (h) => maxHeight.set(h),
+  };
+}
+
+function registryOf(ctx: NodeContext): client.Registry | undefined {
+  const r = (ctx.metrics as { registry?: unknown }).registry;
+  return r instanceof client.Registry ? r : undefined;
+}
+
+/** `consensus_watcher`. */
+export const consensusWatcherEntry: ReactorEntry = {
+  name: "consensus_watcher",
+  switchName: SWITCH_NAMES.consensus_watcher,
+  create(ctx: NodeContext): BuiltReactor {
+    const registry = registryOf(ctx);
+    const watcher = new ConsensusWatcher({
+      logger: ctx.logger.with({ module: "consensus" }),
+      metrics: registry
+        ? promWatcherMetrics(registry, ctx.config.instrumentation.namespace)
+        : undefined,
+    });
+    return { reactor: watcher };
+  },
+};
+
+/** `tx_relay`. */
+export const txRelayEntry: ReactorEntry = {
+  name: "tx_relay",
+  switchName: SWITCH_NAMES.tx_relay,
+  create(ctx: NodeContext): BuiltReactor {
+    const log = ctx.logger.with({ module: "mempool" });
+    const relay = new TxRelay({
+      logger: log,
+      onTx: (e, from) => log.info("New tx", { hash: e.hash, from: from?.id ?? "rpc" }),
+    });
+    return { reactor: relay, routes: relay.routes() };
+  },
+};
+
+/** `chat`. */
+export const chatEntry: ReactorEntry = {
+  name: "chat",
+  switchName: SWITCH_NAMES.chat,
+  create(ctx: NodeContext): BuiltReactor {
+    const chat = new ChatReactor({
+      nodeId: ctx.nodeKey.id,
+      moniker: ctx.config.moniker,
+      logger: ctx.logger.with({ module: "chat" }),
+      onLine: (l) => console.log(`[chat] ${l.moniker}: ${l.text}`),
+    });
+    return { reactor: chat, routes: chat.routes() };
+  },
+};
