@@ -101,13 +101,16 @@ export const nodeCommand: Command = {
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
       const env = readEnv();
       const home = resolveHome(parsed.home, env);
-      const created = parsed.configPath === undefined ? await ensureHome(home) : [];
-      const { config, warnings } = await loadConfig({
-        home,
-        configPath: parsed.configPath,
-        flags: parsed.flags,
-        env,
-      });
+      const load = () =>
+        loadConfig({ home, configPath: parsed.configPath, flags: parsed.flags, env });
+      // Validate flags and environment before writing anything into a new home.
+      let loaded = await load();
+      let created: string[] = [];
+      if (!loaded.fileFound) {
+        created = await ensureHome(home);
+        loaded = await load();
+      }
+      const { config, warnings } = loaded;
       for (const w of warnings) console.error(`warning: ${w}`);
       const chainId = await resolveChainId(config);
       const root = createLogger({ level: config.logLevel, format: config.logFormat });

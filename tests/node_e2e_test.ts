@@ -332,6 +332,9 @@ Deno.test("bad config files and bad flags: one-line messages naming the key, exi
     assertEquals(badValue.code, 2);
     assertStringIncludes(badValue.stderr, "p2p.max_num_inbound_peers");
     assertStringIncludes(badValue.stderr, "lots");
+    // Nothing was written for a run that could not start.
+    const made = await Deno.stat(home).then(() => true, () => false);
+    assertEquals(made, false);
 
     const unknownArg = await cli("node", "--home", home, "--bogus");
     assertEquals(unknownArg.code, 2);
