@@ -23,6 +23,7 @@ import {
   SelfConnectionError,
 } from "./errors.ts";
 import type { NetAddress } from "./netaddress.ts";
+import { isLoopback } from "./ip.ts";
 import { compatibleWith, exchangeNodeInfo, type NodeInfo, validateNodeInfo } from "./node_info.ts";
 
 /** CometBFT v0.38's hard-coded transport dial timeout (the `dial_timeout` config key is unused). */
@@ -142,6 +143,21 @@ async function upgrade(
   }
 }
 
+/**
+ * Test-run safety net: with `SWITCHYARD_LOOPBACK_ONLY=1` in the environment (set by
+ * `deno task test` and `deno task bench`), {@link dialTcp} refuses every address outside
+ * 127.0.0.0/8 and ::1, so no test or benchmark can ever send a packet off this machine even
+ * when an address book holds made-up public addresses. Unreadable env (restricted
+ * `--allow-env`) means off.
+ */
+export const LOOPBACK_ONLY: boolean = (() => {
+  try {
+    return Deno.env.get("SWITCHYARD_LOOPBACK_ONLY") === "1";
+  } catch {
+    return false;
+  }
+})();
+
 /** Options of {@link dialTcp}. */
 export interface DialOptions {
   /** TCP connect timeout; default 1000 ms as in CometBFT v0.38. */
@@ -157,6 +173,11 @@ export async function dialTcp(addr: NetAddress, opts: DialOptions = {}): Promise
   const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   const signal = opts.signal;
   signal?.throwIfAborted();
+  if (LOOPBACK_ONLY && !isLoopback(addr.ipBytes())) {
+    throw new DialFailedError(
+      `dial ${addr.dialString()}: refused, SWITCHYARD_LOOPBACK_ONLY=1 allows loopback addresses only`,
+    );
+  }
   // A controller private to the connect call: once connected nothing may abort it.
   const ac = new AbortController();
   let timedOut = false;

@@ -286,3 +286,26 @@ Deno.test("dialTcp: connects to a listening port", async () => {
     l.close();
   }
 });
+
+Deno.test("dialTcp: SWITCHYARD_LOOPBACK_ONLY=1 refuses non-loopback addresses (test-run safety net)", async () => {
+  const script = `
+    import { dialTcp } from "${new URL("../p2p/upgrade.ts", import.meta.url).href}";
+    import { NetAddress } from "${new URL("../p2p/netaddress.ts", import.meta.url).href}";
+    try {
+      await dialTcp(NetAddress.parseNoLookup("${
+    "a".repeat(40)
+  }@192.0.2.1:26656"), { timeoutMs: 50 });
+      console.log("dialed");
+    } catch (e) {
+      console.log(e.name + ": " + e.message);
+    }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    env: { SWITCHYARD_LOOPBACK_ONLY: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assertStringIncludes(text, "DialFailedError");
+  assertStringIncludes(text, "loopback addresses only");
+});
