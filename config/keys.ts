@@ -36,6 +36,7 @@ import {
   DEFAULT_SEED_ADDRESS_EXPIRY,
   DEFAULT_SEED_CRAWL_PERIOD,
   DEFAULT_SEED_DISCONNECT_WAIT,
+  DEFAULT_SEED_MAX_CONNECTION,
   DEFAULT_SEED_RECHECK_PERIOD,
   DEFAULT_SEED_VERIFY_RATE,
   DEFAULT_SEED_VERIFY_WORKERS,
@@ -317,6 +318,14 @@ export const KEYS: readonly KeySpec[] = [
     "duration",
     DEFAULT_SEED_DISCONNECT_WAIT,
     "How long a seed keeps an inbound peer after answering its address request",
+    OURS,
+  ),
+  k(
+    "p2p.seed.max_connection",
+    "maxConnectionMs",
+    "duration",
+    DEFAULT_SEED_MAX_CONNECTION,
+    "A seed disconnects peers connected longer than this (CometBFT hard-codes 28h)",
     OURS,
   ),
   k(

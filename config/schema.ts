@@ -62,6 +62,11 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 // ---- [p2p.seed] switchyard seed-mode extras ----
 /** `p2p.seed.disconnect_wait`: how long a seed keeps an inbound peer after answering its PexRequest. */
 export const DEFAULT_SEED_DISCONNECT_WAIT = "3s";
+/**
+ * `p2p.seed.max_connection`: a seed disconnects any non-persistent peer connected longer than
+ * this (CometBFT hard-codes 28 h as `SeedDisconnectWaitPeriod`; a seed's job is done in seconds).
+ */
+export const DEFAULT_SEED_MAX_CONNECTION = "2m";
 /** `p2p.seed.crawl_period`: period of the crawl round (CometBFT's 30 s). */
 export const DEFAULT_SEED_CRAWL_PERIOD = "30s";
 /** `p2p.seed.recheck_period`: an address is re-verified after this long. */
@@ -108,6 +113,7 @@ export const DEFAULT_PROTOCOL_APP = 0;
 /** The `[p2p.seed]` table. */
 export interface SeedConfig {
   disconnectWaitMs: number;
+  maxConnectionMs: number;
   crawlPeriodMs: number;
   recheckPeriodMs: number;
   addressExpiryMs: number;
