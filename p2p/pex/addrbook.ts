@@ -165,7 +165,7 @@ export class AddrBook {
   constructor(opts: AddrBookOptions = {}) {
     this.filePath = opts.filePath;
     this.routabilityStrict = opts.routabilityStrict ?? true;
-    this.#log = (opts.logger ?? nopLogger).with({ module: "addrbook" });
+    this.#log = (opts.logger ?? nopLogger).with({ book: opts.filePath ?? "(memory)" });
     this.#random = opts.random ?? Math.random;
     this.#now = opts.now ?? Date.now;
     this.#hashKey = opts.hashKey ?? crypto.getRandomValues(new Uint8Array(32));
