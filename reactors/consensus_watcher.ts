@@ -135,11 +135,12 @@ export class ConsensusWatcher extends BaseReactor {
     return this.#maxHeight;
   }
   /**
-   * Our notion of "current height" for other reactors (the relay stamps txs with it): the
-   * highest height seen, as a number.
+   * Our estimate of the chain's last committed height: the highest consensus height seen − 1
+   * (a node at consensus height H has committed H − 1), 0 before any report. The relay stamps
+   * txs with it, as Go's mempool stamps each tx with its last committed height.
    */
   currentHeight(): number {
-    return Number(this.#maxHeight);
+    return this.#maxHeight > 0n ? Number(this.#maxHeight - 1n) : 0;
   }
   /** How many invalid consensus messages made us stop a peer. */
   get invalidMessages(): number {

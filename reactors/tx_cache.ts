@@ -29,7 +29,7 @@ export interface TxEntry {
   /** Upper-case hex SHA-256, the cache key. */
   readonly hash: string;
   /**
-   * Our height when the tx entered (the highest consensus height seen, 0 if none): a peer gets
+   * Our height when the tx entered (the last committed height we knew, 0 if none): a peer gets
    * it once its own reported height is ≥ this − 1, like Go's `mempoolTx.height`.
    */
   readonly height: number;

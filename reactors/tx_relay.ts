@@ -15,8 +15,8 @@
  *   disconnects us, spec §15 item 12).
  * - Height eligibility, read through the peer key/value store (`ConsensusReactor.peerState`,
  *   written by the consensus watcher): a peer gets a tx once its reported height ≥ the tx's
- *   height − 1, where the tx's height is the highest consensus height we had seen when it
- *   entered. Until then its sender loop waits (re-checking every 100 ms, Go's
+ *   height − 1, where the tx's height is the last committed height we knew when it entered
+ *   (the watcher's highest consensus height seen − 1; Go stamps its last committed height). Until then its sender loop waits (re-checking every 100 ms, Go's
  *   `PeerCatchupSleepIntervalMS`), for at most {@link DEFAULT_CATCHUP_TTL_MS}; after that the
  *   tx is dropped for that peer.
  * - **Unknown-height policy:** a peer whose height cannot be known is treated as caught up —

@@ -182,15 +182,15 @@ Deno.test("tx relay: height eligibility through the peer store, unknown-height p
     await waitFor(() => wr.maxHeight === 10n, "relay at height 10");
 
     const tx = utf8("eligible=later");
-    rr.checkTx(tx); // stamped with height 10: peers need ≥ 9
+    rr.checkTx(tx); // stamped 9 (last block below height 10): peers need ≥ 8
     await waitFor(() => plainRelay.cache.has(hashOf(tx)), "plain peer got it");
     await waitFor(() => rr.stats.waitingForCatchup === 1, "low's loop waits");
     assert(!lowRelay.cache.has(hashOf(tx)), "low (height 0) has not got it");
     assertEquals(rr.queued().has(watchOnly.key.id), false, "no outbox for a peer without 0x30");
 
     const lowAtR = low.sw.peers().get(r.key.id)!;
-    assert(lowAtR.trySendBytes(0x20, nrs(9), "test"));
-    await waitFor(() => lowRelay.cache.has(hashOf(tx)), "low got it after reporting 9");
+    assert(lowAtR.trySendBytes(0x20, nrs(8), "test"));
+    await waitFor(() => lowRelay.cache.has(hashOf(tx)), "low got it after reporting 8");
     assertEquals(rr.stats.waitingForCatchup, 0);
     const watchAtR = r.sw.peers().get(watchOnly.key.id)!;
     assertEquals(watchAtR.sendFailures.channel_not_advertised, 0, "nothing tried on 0x30");
