@@ -131,7 +131,7 @@ export const nodeCommand: Command = {
       log.info("Node started", {
         ID: node.nodeKey.id,
         p2p: node.p2pAddr ? `${node.p2pAddr.hostname}:${node.p2pAddr.port}` : "",
-        rpc: node.config.rpc.laddr,
+        rpc: rpcAddrText(node),
       });
       await signals.promise;
       const stopped = await stopWithin(node, STOP_DEADLINE_MS);
@@ -173,4 +173,11 @@ function reportSetupError(err: unknown): number {
   }
   console.error(`error: ${(err as Error).message}`);
   return ExitCode.failure;
+}
+
+/** The RPC address as bound (`tcp://127.0.0.1:26657`, the real port when 0 was asked for). */
+function rpcAddrText(node: Node): string {
+  const a = node.rpcServer?.addr;
+  if (!a) return "";
+  return a.kind === "unix" ? `unix://${a.path}` : `tcp://${a.hostname}:${a.port}`;
 }

@@ -350,6 +350,9 @@ export class Node {
       const listenAddr = `tcp://${addr.hostname}:${bound.port}`;
       this.#nodeInfo = { ...this.#nodeInfo, listenAddr };
       this.transport.nodeInfo = this.#nodeInfo;
+      // The book knew us only as port 0; teach it the address peers will gossip back.
+      const ours = NetAddress.parseNoLookup(idAddressString(this.nodeKey.id, listenAddr));
+      this.addrBook.addOurAddress(ours);
     }
   }
 
