@@ -1,16 +1,49 @@
 /**
- * Address-book benchmark: addAddress, pickAddress, getSelection and getSelectionWithBias ops/s with
- * 100,000 addresses, and save/load time of a 100,000-address book. Plain result lines.
+ * Address-book benchmark: addAddress, pickAddress, getSelection and getSelectionWithBias ops/s
+ * with 100,000 addresses, and save/load time of a 100,000-address book, for our book and, in
+ * the same run when a Go toolchain is present, for CometBFT v0.38.25's book (the interop
+ * program's `bench --mode addrbook-bench`, given the same parameters). Plain result lines, each
+ * with the ratio ours/Go.
+ *
+ * Both books go through the same steps: N adds of distinct routable IPv4 addresses from 1000
+ * sources (bucket capacity keeps 256×65 of them), MarkGood on every 10th added address, picks
+ * with bias 30, selections, a save of what the adds left; then load and save of a synthetic
+ * N-address file (valid bucket indices, every 10th old), the only way to get N addresses into
+ * either book since loading, as in Go, does not enforce bucket sizes. The address sets differ
+ * (ours deterministic, Go's seeded random), their shape does not.
  *
  * Run: deno run --allow-all bench/addrbook.ts [addresses]
+ * @module
  */
 
 import { NetAddress } from "../p2p/netaddress.ts";
 import { AddrBook } from "../p2p/pex/addrbook.ts";
 import { saveAddrBookFile } from "../p2p/pex/addrbook_file.ts";
 import { KnownAddress } from "../p2p/pex/known_address.ts";
+import { hasGo, MISSING_GO_MESSAGE, runGoBench } from "../tests/interop/go_peer.ts";
+import { compareLine } from "./util/compare.ts";
 
 const N = Number(Deno.args[0] ?? 100_000);
+const SOURCES = 1000;
+const PICKS = 200_000;
+const SELECTIONS = 2000;
+const GOOD_EVERY = 10;
+const PICK_BIAS = 30;
+const SELECTION_BIAS = 30;
+
+/** One book's figures (rates in ops/s, times in ms). */
+interface Figures {
+  add: number;
+  sizeAfterAdd: number;
+  pick: number;
+  selection: number;
+  selectionBias: number;
+  saveAfterAddMs: number;
+  fileLoadMs: number;
+  fileSaveMs: number;
+  fileBytes: number;
+  loadedSize: number;
+}
 
 function idOf(n: number): string {
   return n.toString(16).padStart(40, "0");
@@ -22,90 +55,152 @@ function addrOf(i: number): NetAddress {
   return NetAddress.fromIPPort(ip, 26656, idOf(i + 1));
 }
 
-function line(name: string, ops: number, ms: number): void {
-  console.log(
-    `addrbook ${name}: ${Math.round(ops / (ms / 1000))} ops/s (${ops} ops, ${ms.toFixed(1)} ms)`,
-  );
+function rate(ops: number, ms: number): number {
+  return ops / (ms / 1000);
 }
 
-// Prebuild inputs so the measurement is the book, not address parsing.
-const addrs = Array.from({ length: N }, (_, i) => addrOf(i));
-const srcs = Array.from({ length: 1000 }, (_, i) => addrOf(N + i));
+async function measureOurs(dir: string): Promise<Figures> {
+  // Prebuild inputs so the measurement is the book, not address parsing.
+  const addrs = Array.from({ length: N }, (_, i) => addrOf(i));
+  const srcs = Array.from({ length: SOURCES }, (_, i) => addrOf(N + i));
 
-const dir = await Deno.makeTempDir();
-try {
-  const path = `${dir}/addrbook.json`;
+  const path = `${dir}/added.json`;
   const book = new AddrBook({ filePath: path });
   let t = performance.now();
-  let rejected = 0;
   for (let i = 0; i < N; i++) {
     try {
       book.addAddress(addrs[i], srcs[i % srcs.length]);
     } catch {
-      rejected++;
+      // Rejections count as ops, as Go's AddAddress errors do.
     }
   }
-  line("add", N, performance.now() - t);
-  console.log(`addrbook size after ${N} adds: ${book.size()} (rejected ${rejected})`);
-  // Promote 10% so picks and biased selections see both classes.
-  for (let i = 0; i < N; i += 10) book.markGood(addrs[i].id);
-  console.log(`addrbook new/old: ${book.nNew}/${book.nOld}`);
+  const add = rate(N, performance.now() - t);
+  const sizeAfterAdd = book.size();
+  for (let i = 0; i < N; i += GOOD_EVERY) book.markGood(addrs[i].id);
+  console.log(`addrbook ours after adds: ${sizeAfterAdd} kept, new/old ${book.nNew}/${book.nOld}`);
 
-  const picks = 200_000;
   t = performance.now();
   let hits = 0;
-  for (let i = 0; i < picks; i++) if (book.pickAddress(i % 100)) hits++;
-  line("pickAddress", picks, performance.now() - t);
+  for (let i = 0; i < PICKS; i++) if (book.pickAddress(PICK_BIAS)) hits++;
+  const pick = rate(PICKS, performance.now() - t);
+  if (hits === 0) console.log("addrbook warning: no picks succeeded");
 
-  const sels = 2000;
   t = performance.now();
   let total = 0;
-  for (let i = 0; i < sels; i++) total += book.getSelection().length;
-  line(`getSelection (${total / sels} addrs each)`, sels, performance.now() - t);
+  for (let i = 0; i < SELECTIONS; i++) total += book.getSelection().length;
+  const selection = rate(SELECTIONS, performance.now() - t);
+  console.log(`addrbook ours getSelection size: ${total / SELECTIONS} addrs`);
 
   t = performance.now();
-  for (let i = 0; i < sels; i++) book.getSelectionWithBias(30);
-  line("getSelectionWithBias(30)", sels, performance.now() - t);
+  for (let i = 0; i < SELECTIONS; i++) book.getSelectionWithBias(SELECTION_BIAS);
+  const selectionBias = rate(SELECTIONS, performance.now() - t);
 
   t = performance.now();
   await book.save();
-  const saveMs = performance.now() - t;
-  const bytes = (await Deno.stat(path)).size;
-  console.log(`addrbook save ${book.size()} addrs: ${saveMs.toFixed(1)} ms (${bytes} bytes)`);
+  const saveAfterAddMs = performance.now() - t;
 
   const loaded = new AddrBook({ filePath: path });
   t = performance.now();
   await loaded.start();
-  const loadMs = performance.now() - t;
-  console.log(`addrbook load ${loaded.size()} addrs: ${loadMs.toFixed(1)} ms`);
+  console.log(
+    `addrbook ours load of the saved ${loaded.size()} addrs: ${
+      (performance.now() - t).toFixed(1)
+    } ms`,
+  );
   await loaded.stop();
-  if (hits === 0) console.log("addrbook warning: no picks succeeded");
 
-  // Bucket capacity caps a live book at 256×65 + 64×65 entries, so the N-address file for the
-  // save/load figures is synthetic (valid bucket indices, capacity ignored, as Go's loader does).
   const now = Date.now();
   const entries = addrs.map((a, i) =>
-    i % 5 === 0
-      ? new KnownAddress(a, srcs[i % srcs.length], { kind: "old", bucket: i % 64 }, now)
-      : new KnownAddress(a, srcs[i % srcs.length], { kind: "new", buckets: [i % 256] }, now)
+    i % 10 === 0
+      ? new KnownAddress(a, srcs[0], { kind: "old", bucket: i % 64 }, now)
+      : new KnownAddress(a, srcs[0], { kind: "new", buckets: [i % 256] }, now)
   );
   const bigPath = `${dir}/big.json`;
   await saveAddrBookFile(bigPath, { key: "0123456789abcdef01234567", addrs: entries, banned: [] });
+  const fileBytes = (await Deno.stat(bigPath)).size;
   const big = new AddrBook({ filePath: bigPath });
   t = performance.now();
   await big.start();
-  const bigLoadMs = performance.now() - t;
-  console.log(`addrbook load ${big.size()} addrs (synthetic file): ${bigLoadMs.toFixed(1)} ms`);
+  const fileLoadMs = performance.now() - t;
+  const loadedSize = big.size();
   t = performance.now();
   await big.save();
-  const bigSaveMs = performance.now() - t;
-  const bigBytes = (await Deno.stat(bigPath)).size;
-  console.log(
-    `addrbook save ${big.size()} addrs (synthetic file): ${
-      bigSaveMs.toFixed(1)
-    } ms (${bigBytes} bytes)`,
-  );
+  const fileSaveMs = performance.now() - t;
   await big.stop();
-} finally {
-  await Deno.remove(dir, { recursive: true });
+  return {
+    add,
+    sizeAfterAdd,
+    pick,
+    selection,
+    selectionBias,
+    saveAfterAddMs,
+    fileLoadMs,
+    fileSaveMs,
+    fileBytes,
+    loadedSize,
+  };
 }
+
+async function measureGo(): Promise<Figures> {
+  const r = await runGoBench([
+    "--mode=addrbook-bench",
+    `--ab-addrs=${N}`,
+    `--ab-sources=${SOURCES}`,
+    `--ab-picks=${PICKS}`,
+    `--ab-selections=${SELECTIONS}`,
+    `--ab-good-every=${GOOD_EVERY}`,
+    `--ab-pick-bias=${PICK_BIAS}`,
+    `--ab-file-addrs=${N}`,
+  ]);
+  const num = (k: string) => Number(r[k]);
+  return {
+    add: num("add_ops_per_sec"),
+    sizeAfterAdd: num("book_size_after_add"),
+    pick: num("pick_ops_per_sec"),
+    selection: num("selection_ops_per_sec"),
+    selectionBias: num("selection_bias_per_sec"),
+    saveAfterAddMs: num("save_after_add_ms"),
+    fileLoadMs: num("load_ms"),
+    fileSaveMs: num("save_ms"),
+    fileBytes: num("file_bytes"),
+    loadedSize: num("loaded_size"),
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "addrbook-bench-" });
+  let ours: Figures;
+  try {
+    ours = await measureOurs(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  let go: Figures | undefined;
+  if (!hasGo()) {
+    console.log(`addrbook go: not measured (${MISSING_GO_MESSAGE})`);
+  } else {
+    try {
+      go = await measureGo();
+      console.log(`addrbook go after adds: ${go.sizeAfterAdd} kept`);
+    } catch (err) {
+      console.log(`addrbook go: not measured (${(err as Error).message.split("\n")[0]})`);
+    }
+  }
+  const ops = (name: string, pick: (f: Figures) => number) =>
+    console.log(compareLine(`addrbook ${name}`, pick(ours), go && pick(go), "ops/s", "higher"));
+  const ms = (name: string, pick: (f: Figures) => number) =>
+    console.log(compareLine(`addrbook ${name}`, pick(ours), go && pick(go), "ms", "lower"));
+  ops(`add (${N} addresses, ${SOURCES} sources)`, (f) => f.add);
+  ops(`pickAddress(${PICK_BIAS})`, (f) => f.pick);
+  ops("getSelection", (f) => f.selection);
+  ops(`getSelectionWithBias(${SELECTION_BIAS})`, (f) => f.selectionBias);
+  ms(`save after adds (${ours.sizeAfterAdd} addrs)`, (f) => f.saveAfterAddMs);
+  ms(`load ${ours.loadedSize}-address file`, (f) => f.fileLoadMs);
+  ms(`save ${ours.loadedSize}-address book`, (f) => f.fileSaveMs);
+  console.log(
+    `addrbook ${N}-address file size: ours ${ours.fileBytes} bytes` +
+      (go ? `, go ${go.fileBytes} bytes (go loaded ${go.loadedSize})` : ""),
+  );
+}
+
+await main();

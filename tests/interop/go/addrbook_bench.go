@@ -29,6 +29,8 @@ type addrBookBenchFlags struct {
 	picks      int
 	selections int
 	fileAddrs  int
+	goodEvery  int
+	pickBias   int
 	dir        string
 }
 
@@ -38,6 +40,8 @@ func (f *addrBookBenchFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.picks, "ab-picks", 100000, "addrbook-bench: PickAddress calls")
 	fs.IntVar(&f.selections, "ab-selections", 1000, "addrbook-bench: GetSelection and GetSelectionWithBias calls (each)")
 	fs.IntVar(&f.fileAddrs, "ab-file-addrs", 100000, "addrbook-bench: addresses in the synthetic book for save/load")
+	fs.IntVar(&f.goodEvery, "ab-good-every", 0, "addrbook-bench: after the adds, MarkGood every n-th added address (0 = none), so picks and selections see old addresses too")
+	fs.IntVar(&f.pickBias, "ab-pick-bias", 30, "addrbook-bench: PickAddress bias towards new addresses (0..100)")
 	fs.StringVar(&f.dir, "ab-dir", "", "addrbook-bench: directory for book files (default: temp dir, removed)")
 }
 
@@ -97,10 +101,15 @@ func runAddrBookBench(f *addrBookBenchFlags) error {
 	}
 	addDur := time.Since(start)
 	sizeAfterAdd := book.Size()
+	if f.goodEvery > 0 {
+		for i := 0; i < len(addrs); i += f.goodEvery {
+			book.MarkGood(addrs[i].ID)
+		}
+	}
 
 	start = time.Now()
 	for i := 0; i < f.picks; i++ {
-		book.PickAddress(30)
+		book.PickAddress(f.pickBias)
 	}
 	pickDur := time.Since(start)
 
@@ -145,6 +154,8 @@ func runAddrBookBench(f *addrBookBenchFlags) error {
 		"sources":                  f.sources,
 		"add_ops_per_sec":          opsPerSec(f.addrs, addDur),
 		"book_size_after_add":      sizeAfterAdd,
+		"good_every":               f.goodEvery,
+		"pick_bias":                f.pickBias,
 		"pick_ops_per_sec":         opsPerSec(f.picks, pickDur),
 		"selection_ops_per_sec":    opsPerSec(f.selections, selDur),
 		"selection_bias_per_sec":   opsPerSec(f.selections, selBiasDur),
