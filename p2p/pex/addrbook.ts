@@ -1,7 +1,8 @@
 /**
  * The PEX address book (CometBFT `p2p/pex/addrbook.go`, spec §9): new/old buckets, bucket hashing,
- * promotion and eviction, biased picking, selections for PexAddrs, bans with typed reasons, and
- * periodic atomic persistence in CometBFT's `addrbook.json` format.
+ * promotion and eviction, bans with typed reasons, and periodic atomic persistence in CometBFT's
+ * `addrbook.json` format. Picking and selections are in `addrbook_select.ts`, the typed
+ * `addAddress` rejections in `addrbook_errors.ts` (both re-exported here).
  *
  * Entries are keyed by node ID. New entries occupy 1–4 of 256 new buckets, old (proven good) ones
  * exactly one of 64 old buckets; a bucket holds up to 65 entries (Go checks "more than 64" before
@@ -11,15 +12,41 @@
  */
 
 import type { NetAddress } from "../netaddress.ts";
-import { AlreadyStartedError, NotStartedError, P2PError } from "../errors.ts";
+import { AlreadyStartedError, NotStartedError } from "../errors.ts";
 import type { Logger } from "../../libs/log.ts";
 import { nopLogger } from "../../libs/log.ts";
-import { BucketHasher, NEW_BUCKET_COUNT, OLD_BUCKET_COUNT } from "./bucket.ts";
+import { abortableSleep } from "../reconnect.ts";
+import { BucketHasher, NEW_BUCKET_COUNT, newBookKey, OLD_BUCKET_COUNT } from "./bucket.ts";
 import { type BanReason, KnownAddress, MAX_NEW_BUCKETS_PER_ADDRESS } from "./known_address.ts";
 import { type AddrBookSnapshot, loadAddrBookFile, saveAddrBookFile } from "./addrbook_file.ts";
+import {
+  AddrBookBannedError,
+  AddrBookInvalidAddrError,
+  AddrBookNilAddrError,
+  AddrBookNonRoutableError,
+  AddrBookPrivateError,
+  AddrBookPrivateSrcError,
+  AddrBookSelfError,
+} from "./addrbook_errors.ts";
+import {
+  type AddrBookView,
+  getSelection,
+  getSelectionWithBias,
+  pickAddress,
+  SelectionLists,
+} from "./addrbook_select.ts";
 
-export { NEW_BUCKET_COUNT, OLD_BUCKET_COUNT } from "./bucket.ts";
+export { BOOK_KEY_HEX_LEN, NEW_BUCKET_COUNT, OLD_BUCKET_COUNT } from "./bucket.ts";
 export type { BanReason } from "./known_address.ts";
+// The error classes and the selection rules live in their own modules; re-exported so callers
+// keep importing the whole book API from here.
+export * from "./addrbook_errors.ts";
+export {
+  GET_SELECTION_PERCENT,
+  MAX_GET_SELECTION,
+  MIN_GET_SELECTION,
+  selectionSize,
+} from "./addrbook_select.ts";
 
 /** Max entries of a new bucket before eviction (`newBucketSize`). */
 export const NEW_BUCKET_SIZE = 64;
@@ -29,78 +56,8 @@ export const OLD_BUCKET_SIZE = 64;
 export const NEED_ADDRESS_THRESHOLD = 1000;
 /** Save period (`dumpAddressInterval`, 2 min). */
 export const DUMP_ADDRESS_INTERVAL_MS = 2 * 60 * 1000;
-/** Percentage of the book returned by a selection (`getSelectionPercent`). */
-export const GET_SELECTION_PERCENT = 23;
-/** Minimum selection size (`minGetSelection`), bounded by the book size. */
-export const MIN_GET_SELECTION = 32;
-/** Maximum selection size (`maxGetSelection`), what fits a PexAddrs message. */
-export const MAX_GET_SELECTION = 250;
 /** Default ban length (`defaultBanTime`, 24 h) used by the PEX reactor. */
 export const DEFAULT_BAN_TIME_MS = 24 * 60 * 60 * 1000;
-/** Length in hex chars of the persisted book key. */
-export const BOOK_KEY_HEX_LEN = 24;
-
-/** Why `addAddress` refused an address, in the order the checks run. */
-export type AddrBookRejection =
-  | "nil"
-  | "invalid"
-  | "banned"
-  | "private"
-  | "privateSrc"
-  | "self"
-  | "nonRoutable";
-
-/** Base of the typed `addAddress` rejections (Go `ErrAddrBook*`). */
-export class AddrBookError extends P2PError {
-  /** Which check refused the address. */
-  readonly reason: AddrBookRejection;
-  constructor(reason: AddrBookRejection, message: string) {
-    super("rejected", message);
-    this.reason = reason;
-  }
-}
-/** addr or src missing. */
-export class AddrBookNilAddrError extends AddrBookError {
-  constructor(addr: unknown, src: unknown) {
-    super("nil", `Cannot add a nil address. Got (addr, src) = (${addr}, ${src})`);
-  }
-}
-/** `!addr.valid()`. */
-export class AddrBookInvalidAddrError extends AddrBookError {
-  constructor(addr: NetAddress, why: string) {
-    super("invalid", `Cannot add invalid address ${addr}: ${why}`);
-  }
-}
-/** The ID is in the ban list. */
-export class AddrBookBannedError extends AddrBookError {
-  constructor(addr: NetAddress) {
-    super("banned", `Address: ${addr} is currently banned`);
-  }
-}
-/** The address's ID is private. */
-export class AddrBookPrivateError extends AddrBookError {
-  constructor(addr: NetAddress) {
-    super("private", `Cannot add private peer with address ${addr}`);
-  }
-}
-/** The source's ID is private (we never gossip what private peers told us). */
-export class AddrBookPrivateSrcError extends AddrBookError {
-  constructor(src: NetAddress) {
-    super("privateSrc", `Cannot add peer coming from private peer with address ${src}`);
-  }
-}
-/** One of our own addresses. */
-export class AddrBookSelfError extends AddrBookError {
-  constructor(addr: NetAddress) {
-    super("self", `Cannot add ourselves with address ${addr}`);
-  }
-}
-/** Strict mode and not routable. */
-export class AddrBookNonRoutableError extends AddrBookError {
-  constructor(addr: NetAddress) {
-    super("nonRoutable", `Cannot add non-routable address ${addr}`);
-  }
-}
 
 /** Options of {@link AddrBook}. */
 export interface AddrBookOptions {
@@ -125,21 +82,6 @@ export type AddrBookStatus =
   | { readonly code: "active"; readonly controller: AbortController; readonly loop: Promise<void> }
   | { readonly code: "stopped" };
 
-/** Selection size for a book of `size` entries (spec §8.3). */
-export function selectionSize(size: number): number {
-  if (size <= 0) return 0;
-  const n = Math.max(
-    Math.min(MIN_GET_SELECTION, size),
-    Math.floor(size * GET_SELECTION_PERCENT / 100),
-  );
-  return Math.min(MAX_GET_SELECTION, n);
-}
-
-function randomHex(chars: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(Math.ceil(chars / 2)));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("").slice(0, chars);
-}
-
 /** The address book. Synchronous API; only persistence is async. */
 export class AddrBook {
   readonly filePath: string | undefined;
@@ -149,7 +91,7 @@ export class AddrBook {
   #now: () => number;
   #hashKey: Uint8Array;
   #saveIntervalMs: number;
-  #key = randomHex(BOOK_KEY_HEX_LEN);
+  #key = newBookKey();
   #hasher: BucketHasher;
   #ourAddrs = new Set<string>();
   #privateIds = new Set<string>();
@@ -158,8 +100,7 @@ export class AddrBook {
   #bucketsNew: Map<string, KnownAddress>[] = [];
   #bucketsOld: Map<string, KnownAddress>[] = [];
   // Flat per-type lists give O(1) uniform sampling for selections.
-  #newList: KnownAddress[] = [];
-  #oldList: KnownAddress[] = [];
+  #lists = new SelectionLists();
   #status: AddrBookStatus = { code: "inactive" };
 
   constructor(opts: AddrBookOptions = {}) {
@@ -221,14 +162,12 @@ export class AddrBook {
 
   async #saveLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const tick = Promise.withResolvers<void>();
-      const timer = setTimeout(tick.resolve, this.#saveIntervalMs);
-      const onAbort = () => tick.resolve();
-      signal.addEventListener("abort", onAbort, { once: true });
-      await tick.promise;
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-      if (!signal.aborted) await this.save();
+      try {
+        await abortableSleep(this.#saveIntervalMs, signal);
+      } catch {
+        return; // stopped: stop() saves once more itself
+      }
+      await this.save();
     }
   }
 
@@ -317,17 +256,17 @@ export class AddrBook {
 
   /** Number of addresses in buckets (new + old; banned ones excluded). */
   size(): number {
-    return this.#newList.length + this.#oldList.length;
+    return this.#lists.newList.length + this.#lists.oldList.length;
   }
 
   /** Entries in new buckets. */
   get nNew(): number {
-    return this.#newList.length;
+    return this.#lists.newList.length;
   }
 
   /** Entries in old buckets. */
   get nOld(): number {
-    return this.#oldList.length;
+    return this.#lists.oldList.length;
   }
 
   /** No addresses. */
@@ -337,7 +276,7 @@ export class AddrBook {
 
   /** Every entry in the book (new and old), as live read-only objects. */
   listOfKnownAddresses(): readonly KnownAddress[] {
-    return [...this.#newList, ...this.#oldList];
+    return [...this.#lists.newList, ...this.#lists.oldList];
   }
 
   /** Every banned entry. */
@@ -352,31 +291,14 @@ export class AddrBook {
 
   // ---- picking and selections -----------------------------------------------------------------
 
-  /**
-   * A random address to dial: old vs new weighted by sqrt(count) × bias (spec §9.4), then a random
-   * non-empty bucket and a random entry in it. `undefined` when the chosen class is empty.
-   */
+  /** A random address to dial, old vs new weighted by sqrt(count) × bias (spec §9.4). */
   pickAddress(biasTowardsNewAddrs: number): NetAddress | undefined {
-    const nNew = this.#newList.length, nOld = this.#oldList.length;
-    if (nNew + nOld === 0) return undefined;
-    const bias = Math.min(100, Math.max(0, biasTowardsNewAddrs));
-    const oldWeight = Math.sqrt(nOld) * (100 - bias);
-    const newWeight = Math.sqrt(nNew) * bias;
-    const pickOld = (oldWeight + newWeight) * this.#random() < oldWeight;
-    if ((pickOld && nOld === 0) || (!pickOld && nNew === 0)) return undefined;
-    const buckets = pickOld ? this.#bucketsOld : this.#bucketsNew;
-    let bucket = buckets[Math.floor(this.#random() * buckets.length)];
-    while (bucket.size === 0) bucket = buckets[Math.floor(this.#random() * buckets.length)];
-    let i = Math.floor(this.#random() * bucket.size);
-    for (const ka of bucket.values()) if (i-- === 0) return ka.addr;
-    return undefined;
+    return pickAddress(this.#view(), biasTowardsNewAddrs, this.#random);
   }
 
   /** Uniform random selection of {@link selectionSize} addresses (PexAddrs answer). */
   getSelection(): NetAddress[] {
-    const nNew = this.#newList.length;
-    const idx = this.#sample(this.size(), selectionSize(this.size()));
-    return idx.map((i) => (i < nNew ? this.#newList[i] : this.#oldList[i - nNew]).addr);
+    return getSelection(this.#view(), this.#random);
   }
 
   /**
@@ -384,30 +306,17 @@ export class AddrBook {
    * then old ones (seed mode uses 30).
    */
   getSelectionWithBias(biasTowardsNewAddrs: number): NetAddress[] {
-    const n = selectionSize(this.size());
-    if (n === 0) return [];
-    const bias = Math.min(100, Math.max(0, biasTowardsNewAddrs));
-    const wantNew = Math.max(Math.round(bias / 100 * n), n - this.#oldList.length);
-    const out = this.#sample(this.#newList.length, Math.min(wantNew, n))
-      .map((i) => this.#newList[i].addr);
-    for (const i of this.#sample(this.#oldList.length, n - out.length)) {
-      out.push(this.#oldList[i].addr);
-    }
-    return out;
+    return getSelectionWithBias(this.#view(), biasTowardsNewAddrs, this.#random);
   }
 
-  /** `k` distinct uniform indices of [0, n) (partial Fisher–Yates over a sparse swap map). */
-  #sample(n: number, k: number): number[] {
-    k = Math.min(k, n);
-    const swaps = new Map<number, number>();
-    const out: number[] = [];
-    for (let i = 0; i < k; i++) {
-      const j = i + Math.floor(this.#random() * (n - i));
-      const vj = swaps.get(j) ?? j;
-      swaps.set(j, swaps.get(i) ?? i);
-      out.push(vj);
-    }
-    return out;
+  /** The live buckets and lists, for the sampling functions. */
+  #view(): AddrBookView {
+    return {
+      bucketsNew: this.#bucketsNew,
+      bucketsOld: this.#bucketsOld,
+      newList: this.#lists.newList,
+      oldList: this.#lists.oldList,
+    };
   }
 
   // ---- marking --------------------------------------------------------------------------------
@@ -484,11 +393,11 @@ export class AddrBook {
       const s = ka.state;
       if (s.kind === "old") {
         this.#bucketsOld[s.bucket].set(ka.key, ka);
-        this.#listAdd(ka);
+        this.#lists.add(ka);
         this.#lookup.set(ka.id, ka);
       } else if (s.kind === "new" && s.buckets.length > 0) {
         for (const b of s.buckets) this.#bucketsNew[b].set(ka.key, ka);
-        this.#listAdd(ka);
+        this.#lists.add(ka);
         this.#lookup.set(ka.id, ka);
       }
     }
@@ -502,8 +411,7 @@ export class AddrBook {
   #resetBuckets(): void {
     this.#bucketsNew = Array.from({ length: NEW_BUCKET_COUNT }, () => new Map());
     this.#bucketsOld = Array.from({ length: OLD_BUCKET_COUNT }, () => new Map());
-    this.#newList = [];
-    this.#oldList = [];
+    this.#lists.clear();
     this.#lookup.clear();
     this.#banned.clear();
   }
@@ -520,7 +428,7 @@ export class AddrBook {
   #placeNew(ka: KnownAddress, idx: number): void {
     this.#bucketsNew[idx].set(ka.key, ka);
     if (ka.buckets.length === 1) {
-      this.#listAdd(ka);
+      this.#lists.add(ka);
       this.#lookup.set(ka.id, ka);
     }
   }
@@ -569,7 +477,7 @@ export class AddrBook {
     }
     ka.promote(idx);
     bucket.set(ka.key, ka);
-    this.#listAdd(ka);
+    this.#lists.add(ka);
     this.#lookup.set(ka.id, ka);
   }
 
@@ -583,27 +491,6 @@ export class AddrBook {
 
   #forget(ka: KnownAddress): void {
     if (this.#lookup.get(ka.id) === ka) this.#lookup.delete(ka.id);
-    this.#listRemove(ka);
-  }
-
-  #listAdd(ka: KnownAddress): void {
-    const list = ka.isOld() ? this.#oldList : this.#newList;
-    ka.listIndex = list.length;
-    list.push(ka);
-  }
-
-  #listRemove(ka: KnownAddress): void {
-    const i = ka.listIndex;
-    if (i < 0) return;
-    for (const list of [this.#newList, this.#oldList]) {
-      if (list[i] !== ka) continue;
-      const last = list.pop()!;
-      if (last !== ka) {
-        list[i] = last;
-        last.listIndex = i;
-      }
-      break;
-    }
-    ka.listIndex = -1;
+    this.#lists.remove(ka);
   }
 }

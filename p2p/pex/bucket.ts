@@ -136,6 +136,15 @@ export function groupKey(na: GroupableAddress, routabilityStrict: boolean): stri
   return ipv6String(masked);
 }
 
+/** Length in hex chars of the persisted book key. */
+export const BOOK_KEY_HEX_LEN = 24;
+
+/** A fresh random book key ({@link BOOK_KEY_HEX_LEN} hex chars), as a new book persists it. */
+export function newBookKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(Math.ceil(BOOK_KEY_HEX_LEN / 2)));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("").slice(0, BOOK_KEY_HEX_LEN);
+}
+
 /**
  * Bucket calculator bound to one book key (24 hex chars, persisted) and one hash key (32 random bytes
  * per process, not persisted). Reuses one scratch buffer for hash inputs.

@@ -10,6 +10,9 @@
  * - a PexAddrs we did not ask for → stop + ban (`unsolicited_addrs`);
  * - a PexAddrs with an undecodable address → stop + ban (`malformed_addrs`).
  * We never send PexAddrs except as the one answer to a PexRequest.
+ *
+ * Defaults and options are in `pex_config.ts`, the typed errors in `pex_errors.ts` (both
+ * re-exported here).
  * @module
  */
 import { type AddrBook, DEFAULT_BAN_TIME_MS } from "./addrbook.ts";
@@ -20,9 +23,21 @@ import {
   MAX_ATTEMPTS_TO_DIAL,
   PexDialer,
 } from "./ensure_peers.ts";
-import { MIN_TIME_BETWEEN_CRAWLS_MS, SeedCrawler } from "./seed_crawler.ts";
+import {
+  BIAS_TO_SELECT_NEW_PEERS,
+  DEFAULT_ENSURE_PEERS_PERIOD_MS,
+  type PexReactorOptions,
+  resolveSeedModeConfig,
+  type SeedModeConfig,
+} from "./pex_config.ts";
+import {
+  MalformedAddrsError,
+  PexStartError,
+  RequestFloodError,
+  UnsolicitedAddrsError,
+} from "./pex_errors.ts";
+import { SeedCrawler } from "./seed_crawler.ts";
 import { AddressVerifier } from "./verifier.ts";
-import { InvalidParametersError, P2PError } from "../errors.ts";
 import { NetAddress, NetAddressLookupError, type ParseOptions } from "../netaddress.ts";
 import { nodeInfoNetAddress } from "../node_info.ts";
 import type { Peer } from "../peer.ts";
@@ -33,101 +48,19 @@ import type { StopReason } from "../stop_reason.ts";
 import type { Switch } from "../switch.ts";
 import { type Logger, nopLogger } from "../../libs/log.ts";
 
+// The settings and the errors live in their own modules; re-exported so callers keep importing
+// the reactor's whole API from here.
+export * from "./pex_config.ts";
+export * from "./pex_errors.ts";
+
 /** The PEX channel. */
 export const PEX_CHANNEL = 0x00;
 /** Over-estimate of one encoded NetAddress (`maxAddressSize`). */
 export const MAX_ADDRESS_SIZE = 256;
 /** Largest PEX message accepted: 256 × 250 = 64000 bytes (`maxMsgSize`). */
 export const PEX_MAX_MSG_SIZE = MAX_ADDRESS_SIZE * 250;
-/** Ensure-peers period (`defaultEnsurePeersPeriod`, 30 s). */
-export const DEFAULT_ENSURE_PEERS_PERIOD_MS = 30_000;
-/** Share of new addresses in a seed's answer (`biasToSelectNewPeers`). */
-export const BIAS_TO_SELECT_NEW_PEERS = 30;
-/** `p2p.seed.disconnect_wait` default: a seed keeps a peer this long after answering it. */
-export const DEFAULT_SEED_DISCONNECT_WAIT_MS = 3_000;
-/** `p2p.seed.crawl_period` default (CometBFT `crawlPeerPeriod`). */
-export const DEFAULT_SEED_CRAWL_PERIOD_MS = 30_000;
-/** `p2p.seed.recheck_period` default. */
-export const DEFAULT_SEED_RECHECK_PERIOD_MS = 30 * 60 * 1000;
-/** `p2p.seed.address_expiry` default. */
-export const DEFAULT_SEED_ADDRESS_EXPIRY_MS = 72 * 60 * 60 * 1000;
-/** `p2p.seed.verify_workers` default. */
-export const DEFAULT_SEED_VERIFY_WORKERS = 8;
-/** `p2p.seed.verify_rate` default (checks started per second). */
-export const DEFAULT_SEED_VERIFY_RATE = 10;
-/**
- * A seed disconnects peers connected longer than this at its next crawl round (CometBFT
- * hard-codes 28 h; a switchyard seed answers and disconnects, so an idle peer goes sooner).
- */
-export const DEFAULT_SEED_MAX_CONNECTION_MS = 2 * 60 * 1000;
-
 /** `tendermint.p2p.Message` (oneof `sum`: `pex_request` | `pex_addrs`). */
 export const PEX_MESSAGE = protoType("tendermint.p2p.Message");
-
-/** Seed-mode settings (`[p2p.seed]`). */
-export interface SeedModeConfig {
-  disconnectWaitMs: number;
-  crawlPeriodMs: number;
-  recheckPeriodMs: number;
-  addressExpiryMs: number;
-  verifyWorkers: number;
-  verifyRate: number;
-  maxConnectionMs: number;
-  minTimeBetweenCrawlsMs: number;
-  /** How often the verifier scans the book for due checks. */
-  verifyScanIntervalMs?: number;
-}
-
-/** Options of {@link PexReactor}. */
-export interface PexReactorOptions {
-  book: AddrBook;
-  /** `p2p.seeds` (`id@host:port`), resolved at start. */
-  seeds?: readonly string[];
-  /** `p2p.seed_mode`. */
-  seedMode?: boolean;
-  /** Default {@link DEFAULT_ENSURE_PEERS_PERIOD_MS}; the request rate limit is a third of it. */
-  ensurePeersPeriodMs?: number;
-  /** `p2p.persistent_peers_max_dial_period` (0 = uncapped backoff). */
-  persistentPeersMaxDialPeriodMs?: number;
-  /** Ban length of every reactor ban (Go `defaultBanTime`, 24 h). */
-  banTimeMs?: number;
-  /** Default {@link MAX_ATTEMPTS_TO_DIAL}. */
-  maxAttemptsToDial?: number;
-  seed?: Partial<SeedModeConfig>;
-  /** `p2p.deny_list`: never stored, served or dialed. */
-  denyList?: DenyList;
-  /** Seed mode: how to verify an address (default: transport dial + handshake + close). */
-  verifyDial?: (addr: NetAddress, signal: AbortSignal) => Promise<void>;
-  /** Seed resolution (tests). */
-  lookup?: ParseOptions["lookup"];
-  random?: () => number;
-  now?: () => number;
-  logger?: Logger;
-}
-
-/** PexAddrs arrived without our PexRequest. */
-export class UnsolicitedAddrsError extends P2PError {
-  constructor(peer: string) {
-    super("rejected", `unsolicited pexAddrsMessage from ${peer}`);
-  }
-}
-/** PexRequests arrive faster than allowed. */
-export class RequestFloodError extends P2PError {
-  constructor(peer: string, sinceMs: number, minMs: number) {
-    super(
-      "rejected",
-      `peer (${peer}) sent next PEX request too soon (${sinceMs} ms < ${minMs} ms). Disconnecting`,
-    );
-  }
-}
-/** PexAddrs carried an address that does not decode. */
-export class MalformedAddrsError extends P2PError {
-  constructor(peer: string, why: string) {
-    super("rejected", `bad address in PexAddrs from ${peer}: ${why}`);
-  }
-}
-/** PEX cannot start (bad seeds, or nothing to bootstrap from). */
-export class PexStartError extends InvalidParametersError {}
 
 type PexMsg = {
   pex_request?: Record<string, never>;
@@ -177,17 +110,7 @@ export class PexReactor extends BaseReactor {
     this.denyList = opts.denyList ?? new DenyList();
     this.#seedStrings = opts.seeds ?? [];
     this.#lookup = opts.lookup;
-    this.seedConfig = {
-      disconnectWaitMs: DEFAULT_SEED_DISCONNECT_WAIT_MS,
-      crawlPeriodMs: DEFAULT_SEED_CRAWL_PERIOD_MS,
-      recheckPeriodMs: DEFAULT_SEED_RECHECK_PERIOD_MS,
-      addressExpiryMs: DEFAULT_SEED_ADDRESS_EXPIRY_MS,
-      verifyWorkers: DEFAULT_SEED_VERIFY_WORKERS,
-      verifyRate: DEFAULT_SEED_VERIFY_RATE,
-      maxConnectionMs: DEFAULT_SEED_MAX_CONNECTION_MS,
-      minTimeBetweenCrawlsMs: MIN_TIME_BETWEEN_CRAWLS_MS,
-      ...opts.seed,
-    };
+    this.seedConfig = resolveSeedModeConfig(opts.seed);
     // deno-lint-ignore no-this-alias
     const r = this;
     this.#host = {
