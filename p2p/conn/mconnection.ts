@@ -354,6 +354,7 @@ export class MConnection {
         if (this.#pingDue) {
           this.#pingDue = false;
           if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          this.#log.debug("Send Ping");
           this.#outLen = writePing(this.#out, this.#outLen);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
           this.#startPongTimer();
@@ -363,6 +364,7 @@ export class MConnection {
         if (this.#pongRequested) {
           this.#pongRequested = false;
           if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          this.#log.debug("Send Pong");
           this.#outLen = writePong(this.#out, this.#outLen);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
           await this.#flush();
@@ -551,11 +553,13 @@ export class MConnection {
     }
     switch (pkt.kind) {
       case "ping":
+        this.#log.debug("Receive Ping");
         // One pong answers a burst of pings that arrive before the send routine runs.
         this.#pongRequested = true;
         this.#wake.notify();
         return true;
       case "pong":
+        this.#log.debug("Receive Pong");
         clearTimeout(this.#pongTimer);
         this.#pongTimer = undefined;
         return true;

@@ -216,8 +216,11 @@ export interface CometbftNode {
   logText(): string;
   /** SIGTERM, SIGKILL after 5 s, awaits exit; removes the temp home (unless kept by env). */
   stop(): Promise<void>;
-  /** Stops the process (keeping home and ports) and starts it again. */
-  restart(): Promise<void>;
+  /**
+   * Stops the process (keeping home and ports) and starts it again, after `downMs` (default 0)
+   * with nothing listening on its ports.
+   */
+  restart(opts?: { downMs?: number }): Promise<void>;
 }
 
 /** The part of `/status` the tests read. */
@@ -482,8 +485,9 @@ async function setUp(bin: string, home: string, opts: CometbftOptions): Promise<
         await Deno.remove(home, { recursive: true }).catch(() => {});
       }
     },
-    async restart() {
+    async restart(ropts?: { downMs?: number }) {
       await halt();
+      if (ropts?.downMs) await new Promise((r) => setTimeout(r, ropts.downMs));
       await launch();
     },
   };
