@@ -199,3 +199,13 @@ export function peerStateOf(peer: Pick<Peer, "get">): HeightReporter | undefined
 export function peerHeightOf(peer: Pick<Peer, "get">): number | undefined {
   return peerStateOf(peer)?.getHeight();
 }
+
+/**
+ * The `consensus_height` of a peer's `/net_info` entry: its recorded height as a decimal string
+ * (CometBFT renders int64 as strings), or `undefined` when no watcher tracks the peer.
+ */
+export function netInfoConsensusHeight(peer: Pick<Peer, "get">): string | undefined {
+  const v = peer.get(PEER_STATE_KEY);
+  if (v instanceof PeerState) return v.height.toString();
+  return isHeightReporter(v) ? String(v.getHeight()) : undefined;
+}

@@ -15,7 +15,12 @@ import {
   ConsensusWatcher,
   PEER_STATE_KEY,
 } from "../reactors/consensus_watcher.ts";
-import { peerHeightOf, PeerState, RoundStep } from "../reactors/peer_state.ts";
+import {
+  netInfoConsensusHeight,
+  peerHeightOf,
+  PeerState,
+  RoundStep,
+} from "../reactors/peer_state.ts";
 import { TxRelay } from "../reactors/tx_relay.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -112,6 +117,9 @@ Deno.test("peer state: only strictly greater (height, round, step) applies", () 
   });
   assertEquals(peerHeightOf({ get: () => st }), 3);
   assertEquals(peerHeightOf({ get: () => undefined }), undefined);
+  assertEquals(netInfoConsensusHeight({ get: () => st }), "3");
+  assertEquals(netInfoConsensusHeight({ get: () => ({ getHeight: () => 4 }) }), "4");
+  assertEquals(netInfoConsensusHeight({ get: () => undefined }), undefined);
 });
 
 /** Sends raw bytes on 0x20 from `from` to its peer `to`. */
@@ -151,6 +159,7 @@ Deno.test("watcher: records peer heights, announces the highest one, tolerates o
     assert(inject(c, a, nrs(5, 0, 3)));
     await waitFor(() => wa.maxHeight === 5n, "a learns height 5");
     assertEquals(peerHeightOf(cAtA), 5);
+    assertEquals(netInfoConsensusHeight(cAtA), "5");
     // a announces 5 to c (which advertises 0x20) …
     await waitFor(() => wc.peerState(a.key.id)?.height === 5n, "c hears a's announcement");
     assertEquals(wc.peerState(a.key.id)!.snapshot().step, 1);
