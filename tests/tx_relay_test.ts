@@ -17,6 +17,8 @@ import {
 } from "../reactors/tx_relay.ts";
 import { ConsensusWatcher } from "../reactors/consensus_watcher.ts";
 import { consensusMessageType } from "../reactors/consensus_msgs.ts";
+import { txFromArgs } from "../cmd/broadcast_tx.ts";
+import { UsageError } from "../config/mod.ts";
 
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -223,4 +225,16 @@ Deno.test("tx relay: malformed mempool messages stop the sender", async () => {
   } finally {
     await stopNodes(...senders, r);
   }
+});
+
+Deno.test("broadcast-tx CLI: text by default, hex with 0x or --hex, usage errors", () => {
+  const d = (b: Uint8Array) => new TextDecoder().decode(b);
+  assertEquals(d(txFromArgs(["k=v"])), "k=v");
+  assertEquals(d(txFromArgs(["0x6b3d76"])), "k=v");
+  assertEquals(d(txFromArgs(["--hex", "6b3d76"])), "k=v");
+  assertEquals(d(txFromArgs(["--string", "0x6b"])), "0x6b");
+  assertThrows(() => txFromArgs([]), UsageError, "missing");
+  assertThrows(() => txFromArgs(["a", "b"]), UsageError, "expected one");
+  assertThrows(() => txFromArgs(["--hex", "abc"]), UsageError, "hex digits");
+  assertThrows(() => txFromArgs(["--bogus", "x"]), UsageError, "unknown flag");
 });
