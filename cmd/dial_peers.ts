@@ -6,7 +6,8 @@ import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import { UsageError } from "../config/mod.ts";
 import {
-  printJson,
+  addressArgs,
+  printResult,
   RPC_CLIENT_EXIT_HELP,
   RPC_CLIENT_FLAGS_HELP,
   runRpcCommand,
@@ -36,18 +37,17 @@ export const dialPeersCommand: Command = {
   run(args: string[]): Promise<number> {
     return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
       const flags = { persistent: false, unconditional: false, private: false };
-      const peers: string[] = [];
+      const positional: string[] = [];
       for (const a of rest) {
         if (a === "--persistent") flags.persistent = true;
         else if (a === "--unconditional") flags.unconditional = true;
         else if (a === "--private") flags.private = true;
-        else if (a.startsWith("-")) throw new UsageError(`unknown flag "${a}"`);
-        else peers.push(...a.split(",").map((s) => s.trim()).filter((s) => s !== ""));
+        else positional.push(a);
       }
+      const peers = addressArgs(positional);
       if (peers.length === 0) throw new UsageError("no peers given (ID@HOST:PORT...)");
       const result = await client.call<{ log: string }>("dial_peers", { peers, ...flags });
-      if (json) printJson(result);
-      else console.log(result.log);
+      printResult(result, json, (r) => r.log);
       return ExitCode.ok;
     });
   },

@@ -6,7 +6,8 @@ import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import { UsageError } from "../config/mod.ts";
 import {
-  printJson,
+  addressArgs,
+  printResult,
   RPC_CLIENT_EXIT_HELP,
   RPC_CLIENT_FLAGS_HELP,
   runRpcCommand,
@@ -29,15 +30,10 @@ export const dialSeedsCommand: Command = {
   usage: USAGE,
   run(args: string[]): Promise<number> {
     return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
-      const seeds: string[] = [];
-      for (const a of rest) {
-        if (a.startsWith("-")) throw new UsageError(`unknown flag "${a}"`);
-        seeds.push(...a.split(",").map((s) => s.trim()).filter((s) => s !== ""));
-      }
+      const seeds = addressArgs(rest);
       if (seeds.length === 0) throw new UsageError("no seeds given (ID@HOST:PORT...)");
       const result = await client.call<{ log: string }>("dial_seeds", { seeds });
-      if (json) printJson(result);
-      else console.log(result.log);
+      printResult(result, json, (r) => r.log);
       return ExitCode.ok;
     });
   },

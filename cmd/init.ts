@@ -5,9 +5,9 @@
  */
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
+import { runCliCommand } from "./cli_run.ts";
 import {
   CONFIG_FLAGS_HELP,
-  ConfigError,
   HomeExistsError,
   INIT_CHAIN_ID,
   initHome,
@@ -36,13 +36,9 @@ export const initCommand: Command = {
   name: "init",
   summary: "write a default config and node key into the home directory",
   usage: USAGE,
-  async run(args: string[]): Promise<number> {
-    if (args.includes("--help") || args.includes("-h")) {
-      console.log(USAGE);
-      return ExitCode.ok;
-    }
-    let force = false;
-    try {
+  run(args: string[]): Promise<number> {
+    return runCliCommand(USAGE, args, async () => {
+      let force = false;
       const parsed = parseConfigArgs(args);
       for (const a of parsed.rest) {
         if (a === "--force" || a === "-f") force = true;
@@ -60,17 +56,10 @@ export const initCommand: Command = {
       console.log(`Generated node key ${res.paths.nodeKeyFile}`);
       console.log(`Node ID ${res.nodeId}`);
       return ExitCode.ok;
-    } catch (err) {
-      if (err instanceof UsageError) {
-        console.error(`error: ${err.message}\n\n${USAGE}`);
-        return ExitCode.usage;
-      }
-      if (err instanceof ConfigError || err instanceof HomeExistsError) {
-        console.error(`error: ${err.message}`);
-        return ExitCode.usage;
-      }
-      console.error(`error: ${(err as Error).message}`);
-      return ExitCode.failure;
-    }
+    }, (err) => {
+      if (!(err instanceof HomeExistsError)) return undefined;
+      console.error(`error: ${err.message}`);
+      return ExitCode.usage;
+    });
   },
 };

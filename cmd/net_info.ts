@@ -3,15 +3,7 @@
  * @module
  */
 import type { Command } from "./command.ts";
-import { ExitCode } from "./command.ts";
-import {
-  formatNs,
-  noMoreArgs,
-  printJson,
-  RPC_CLIENT_EXIT_HELP,
-  RPC_CLIENT_FLAGS_HELP,
-  runRpcCommand,
-} from "./rpc_cli.ts";
+import { formatNs, RPC_CLIENT_EXIT_HELP, RPC_CLIENT_FLAGS_HELP, runRpcQuery } from "./rpc_cli.ts";
 import type { NetInfoResult } from "../node/rpc_routes.ts";
 
 const USAGE = `Usage: deno task cli net-info [--node tcp://HOST:PORT] [--json]
@@ -47,12 +39,6 @@ export const netInfoCommand: Command = {
   summary: "list a running node's peers (RPC /net_info)",
   usage: USAGE,
   run(args: string[]): Promise<number> {
-    return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
-      noMoreArgs(rest);
-      const result = await client.call<NetInfoResult>("net_info");
-      if (json) printJson(result);
-      else console.log(formatNetInfo(result));
-      return ExitCode.ok;
-    });
+    return runRpcQuery(USAGE, args, "net_info", formatNetInfo);
   },
 };

@@ -6,12 +6,12 @@
  * @module
  */
 import { ExitCode } from "./command.ts";
+import { runCliCommand } from "./cli_run.ts";
 import {
-  ConfigError,
   DEFAULT_RPC_LADDR,
-  loadConfig,
+  loadConfigForArgs,
   parseConfigArgs,
-  readEnv,
+  splitList,
   UsageError,
 } from "../config/mod.ts";
 import { RpcCallError, RpcClient, RpcUnreachableError } from "../rpc/client.ts";
@@ -58,12 +58,7 @@ export async function parseRpcCliArgs(args: string[]): Promise<RpcCliArgs> {
     else rest.push(a);
   }
   if (node === undefined) {
-    const { config } = await loadConfig({
-      home: parsed.home,
-      configPath: parsed.configPath,
-      flags: parsed.flags,
-      env: readEnv(),
-    });
+    const { config } = await loadConfigForArgs(parsed);
     node = config.rpc.laddr || DEFAULT_RPC_LADDR;
   }
   return { client: new RpcClient(node), json, rest };
@@ -78,40 +73,65 @@ export function printJson(value: unknown): void {
  * Runs an RPC client command body with the shared error handling: usage and config errors →
  * 2, unreachable → 7, JSON-RPC error → 8 (with a hint when an unsafe route is disabled).
  */
-export async function runRpcCommand(
+export function runRpcCommand(
   usage: string,
   args: string[],
   body: (a: RpcCliArgs) => Promise<number>,
 ): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(usage);
+  return runCliCommand(usage, args, async () => body(await parseRpcCliArgs(args)), rpcErrorExit);
+}
+
+/** Exit code (and message) of the RPC client's own errors; `undefined` for any other error. */
+function rpcErrorExit(err: unknown): number | undefined {
+  if (err instanceof RpcUnreachableError) {
+    console.error(`error: ${err.message}`);
+    return ExitCode.rpcUnreachable;
+  }
+  if (err instanceof RpcCallError) {
+    const hint = err.code === RpcCode.methodNotFound
+      ? " (unsafe routes need rpc.unsafe = true on the node)"
+      : "";
+    console.error(`error: the node answered: ${err.message}${hint}`);
+    return ExitCode.rpcError;
+  }
+  return undefined;
+}
+
+/**
+ * Runs a read-only RPC query command (`status`, `net-info`): no arguments of its own, calls
+ * `method` without parameters and prints the result as JSON (`--json`) or as `format` renders it.
+ */
+export function runRpcQuery<T>(
+  usage: string,
+  args: string[],
+  method: string,
+  format: (result: T) => string,
+): Promise<number> {
+  return runRpcCommand(usage, args, async ({ client, json, rest }) => {
+    noMoreArgs(rest);
+    printResult(await client.call<T>(method), json, format);
     return ExitCode.ok;
+  });
+}
+
+/** Prints an RPC result: raw JSON with `--json` ({@link printJson}), else `format(result)`. */
+export function printResult<T>(result: T, json: boolean, format: (result: T) => string): void {
+  if (json) printJson(result);
+  else console.log(format(result));
+}
+
+/**
+ * The addresses given as positional arguments, each possibly a comma-separated list (as in
+ * `p2p.persistent_peers`); empty items are dropped.
+ * @throws UsageError on an argument that looks like a flag.
+ */
+export function addressArgs(rest: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of rest) {
+    if (a.startsWith("-")) throw new UsageError(`unknown flag "${a}"`);
+    out.push(...splitList(a));
   }
-  try {
-    return await body(await parseRpcCliArgs(args));
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n\n${usage}`);
-      return ExitCode.usage;
-    }
-    if (err instanceof ConfigError) {
-      console.error(`error: ${err.message}`);
-      return ExitCode.usage;
-    }
-    if (err instanceof RpcUnreachableError) {
-      console.error(`error: ${err.message}`);
-      return ExitCode.rpcUnreachable;
-    }
-    if (err instanceof RpcCallError) {
-      const hint = err.code === RpcCode.methodNotFound
-        ? " (unsafe routes need rpc.unsafe = true on the node)"
-        : "";
-      console.error(`error: the node answered: ${err.message}${hint}`);
-      return ExitCode.rpcError;
-    }
-    console.error(`error: ${(err as Error).message}`);
-    return ExitCode.failure;
-  }
+  return out;
 }
 
 /** Rejects unexpected positional arguments or flags. */

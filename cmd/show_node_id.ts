@@ -4,7 +4,8 @@
  */
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
-import { ConfigError, loadConfig, parseConfigArgs, readEnv, UsageError } from "../config/mod.ts";
+import { runCliCommand } from "./cli_run.ts";
+import { loadConfigForArgs, parseConfigArgs, UsageError } from "../config/mod.ts";
 import { KeyFileError, NodeKey } from "../p2p/key.ts";
 
 const USAGE = `Usage: deno task cli show-node-id [--home DIR] [--config FILE]
@@ -22,42 +23,22 @@ export const showNodeIdCommand: Command = {
   name: "show-node-id",
   summary: "print this node's ID (from its node key)",
   usage: USAGE,
-  async run(args: string[]): Promise<number> {
-    if (args.includes("--help") || args.includes("-h")) {
-      console.log(USAGE);
-      return ExitCode.ok;
-    }
+  run(args: string[]): Promise<number> {
     let home: string | undefined;
-    try {
+    return runCliCommand(USAGE, args, async () => {
       const parsed = parseConfigArgs(args);
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
-      const { config } = await loadConfig({
-        home: parsed.home,
-        configPath: parsed.configPath,
-        flags: parsed.flags,
-        env: readEnv(),
-      });
+      const { config } = await loadConfigForArgs(parsed);
       home = config.home;
       const key = await NodeKey.load(config.nodeKeyFile);
       console.log(key.id);
       return ExitCode.ok;
-    } catch (err) {
-      if (err instanceof UsageError) {
-        console.error(`error: ${err.message}\n\n${USAGE}`);
-        return ExitCode.usage;
-      }
-      if (err instanceof ConfigError) {
-        console.error(`error: ${err.message}`);
-        return ExitCode.usage;
-      }
-      if (err instanceof KeyFileError) {
-        const missing = err.cause instanceof Deno.errors.NotFound;
-        const hint = missing ? `; create it with: deno task cli init --home ${home}` : "";
-        console.error(`error: ${err.message}${hint}`);
-        return ExitCode.failure;
-      }
-      console.error(`error: ${(err as Error).message}`);
+    }, (err) => {
+      if (!(err instanceof KeyFileError)) return undefined;
+      const missing = err.cause instanceof Deno.errors.NotFound;
+      const hint = missing ? `; create it with: deno task cli init --home ${home}` : "";
+      console.error(`error: ${err.message}${hint}`);
       return ExitCode.failure;
-    }
+    });
   },
 };

@@ -3,14 +3,7 @@
  * @module
  */
 import type { Command } from "./command.ts";
-import { ExitCode } from "./command.ts";
-import {
-  noMoreArgs,
-  printJson,
-  RPC_CLIENT_EXIT_HELP,
-  RPC_CLIENT_FLAGS_HELP,
-  runRpcCommand,
-} from "./rpc_cli.ts";
+import { RPC_CLIENT_EXIT_HELP, RPC_CLIENT_FLAGS_HELP, runRpcQuery } from "./rpc_cli.ts";
 import type { StatusResult } from "../node/rpc_routes.ts";
 
 const USAGE = `Usage: deno task cli status [--node tcp://HOST:PORT] [--json]
@@ -45,12 +38,6 @@ export const statusCommand: Command = {
   summary: "show a running node's identity (RPC /status)",
   usage: USAGE,
   run(args: string[]): Promise<number> {
-    return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
-      noMoreArgs(rest);
-      const result = await client.call<StatusResult>("status");
-      if (json) printJson(result);
-      else console.log(formatStatus(result));
-      return ExitCode.ok;
-    });
+    return runRpcQuery(USAGE, args, "status", formatStatus);
   },
 };

@@ -1,6 +1,7 @@
 /**
  * Configuration entry point: {@link loadConfig} (file + environment + flags → typed config and
- * warnings), {@link resolveChainId}, and re-exports of the config modules.
+ * warnings), {@link loadConfigForArgs}, {@link resolveChainId}, and re-exports of the config
+ * modules.
  *
  * ```ts
  * const { flags, home, configPath } = parseConfigArgs(Deno.args);
@@ -10,7 +11,7 @@
  */
 import { buildConfig, type RawValue } from "./build.ts";
 import { homePaths, resolveHome } from "./home.ts";
-import { envOverrides, flagName } from "./overrides.ts";
+import { type ConfigArgs, envOverrides, flagName, readEnv } from "./overrides.ts";
 import { type Config, MAX_CHAIN_ID_LENGTH } from "./schema.ts";
 import { parseConfigText } from "./toml.ts";
 import { ConfigError } from "./validate.ts";
@@ -121,6 +122,20 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadConf
   }
   const config = buildConfig(home, [fileLayer, envLayer, flagLayer]);
   return { config, warnings, configPath, fileFound };
+}
+
+/**
+ * {@link loadConfig} with what a command line named ({@link parseConfigArgs}: `--home`,
+ * `--config`, config flags) and the process environment ({@link readEnv}).
+ * @throws ConfigError as {@link loadConfig}.
+ */
+export function loadConfigForArgs(parsed: ConfigArgs): Promise<LoadConfigResult> {
+  return loadConfig({
+    home: parsed.home,
+    configPath: parsed.configPath,
+    flags: parsed.flags,
+    env: readEnv(),
+  });
 }
 
 /**

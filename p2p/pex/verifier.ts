@@ -9,7 +9,7 @@
  * @module
  */
 import type { AddrBook, BanReason } from "./addrbook.ts";
-import { selectionSize } from "./addrbook.ts";
+import { clampBias, selectionSize, shuffledIndices } from "./addrbook_select.ts";
 import type { NetAddress } from "../netaddress.ts";
 import {
   AuthSigError,
@@ -201,21 +201,18 @@ export class AddressVerifier {
     const book = this.#o.book;
     const pool = this.#live;
     const n = selectionSize(pool.length);
-    const wantNew = Math.round(Math.min(100, Math.max(0, biasNew)) / 100 * n);
+    const wantNew = Math.round(clampBias(biasNew) / 100 * n);
     const picked: NetAddress[] = [], newer: NetAddress[] = [], older: NetAddress[] = [];
     const spare: NetAddress[] = [];
-    // Lazy Fisher–Yates over a copy of the indices we touch.
-    const swaps = new Map<number, number>();
-    for (let i = 0; i < pool.length && newer.length + older.length < n; i++) {
-      const j = i + Math.floor(this.#random() * (pool.length - i));
-      const idx = swaps.get(j) ?? j;
-      swaps.set(j, swaps.get(i) ?? i);
+    // Stop before drawing the next index once enough are placed (n > 0 whenever pool is non-empty).
+    for (const idx of shuffledIndices(pool.length, this.#random)) {
       const addr = pool[idx].addr;
       if (!book.hasAddress(addr) || book.isBanned(addr) || !allow(addr)) continue;
       const old = book.isGood(addr);
       if (!old && newer.length < wantNew) newer.push(addr);
       else if (old && older.length < n - wantNew) older.push(addr);
       else spare.push(addr);
+      if (newer.length + older.length >= n) break;
     }
     picked.push(...newer, ...older);
     for (const a of spare) {
