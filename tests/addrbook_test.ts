@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertThrows } from "./util/assert.ts";
+import { withTempDir } from "./util/temp_dir.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import {
   AddrBook,
@@ -392,8 +393,7 @@ Deno.test("Go time text: RFC 3339 with nanoseconds and zero time", () => {
 });
 
 Deno.test("persistence: round trip keeps key, entries, types, buckets, counters and bans", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/addrbook.json`;
     const clock = new Clock();
     const b = book({ clock, filePath: path });
@@ -428,17 +428,14 @@ Deno.test("persistence: round trip keeps key, entries, types, buckets, counters 
     assert(c.isBanned(spread(70)));
     assertEquals(c.banInfo(spread(70).id)?.reason, "incompatible_network");
     await c.stop();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("persistence: a book written by cometbft v0.38.25 loads", async () => {
   const text = await Deno.readTextFile(fixture("addrbook_cometbft.json"));
   const { snapshot, skipped } = decodeAddrBookJSON(text);
   assertEquals(skipped, 0);
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/addrbook.json`, text);
     const b = new AddrBook({ filePath: `${dir}/addrbook.json`, routabilityStrict: false });
     await b.start();
@@ -452,9 +449,7 @@ Deno.test("persistence: a book written by cometbft v0.38.25 loads", async () => 
     // Banned entries are not in Go's file at all.
     assert(!b.hasAddress(NetAddress.parseNoLookup(`${"06".repeat(20)}@100.64.1.1:26656`)));
     await b.stop();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 async function haveGo(): Promise<boolean> {
@@ -474,8 +469,7 @@ Deno.test({
   ignore: !goAvailable && !ci,
   async fn() {
     assert(goAvailable, "CI=true requires Go for the addrbook interop test");
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const path = `${dir}/addrbook.json`;
       const b = new AddrBook({ filePath: path, routabilityStrict: false });
       const addrs = [
@@ -504,15 +498,12 @@ Deno.test({
       assertEquals(res.size, 3);
       assertEquals(res.addrs, addrs.slice(0, 3).map(String).sort());
       assertEquals(res.good, [addrs[0], addrs[2]].map(String).sort());
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
 Deno.test("persistence: a corrupt file is moved aside, the book starts empty", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/addrbook.json`;
     await Deno.writeTextFile(path, '{"key": "abc", "addrs": [{"addr": ');
     const lines: string[] = [];
@@ -534,14 +525,11 @@ Deno.test("persistence: a corrupt file is moved aside, the book starts empty", a
     assert(lines.some((l) => l.includes("corrupt")));
     await b.stop(); // writes a fresh, valid file
     decodeAddrBookJSON(await Deno.readTextFile(path));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("persistence: periodic save runs on its interval and stop ends the loop", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/addrbook.json`;
     const b = new AddrBook({ filePath: path, saveIntervalMs: 20 });
     await b.start();
@@ -555,14 +543,11 @@ Deno.test("persistence: periodic save runs on its interval and stop ends the loo
     assertEquals(snapshot.addrs.length, 1);
     await b.stop();
     assertEquals(b.status.code, "stopped");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("persistence: kill -9 during save always leaves a loadable book (old or new)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const path = `${dir}/addrbook.json`;
     const mod = new URL("../p2p/pex/addrbook.ts", import.meta.url).href;
     const nam = new URL("../p2p/netaddress.ts", import.meta.url).href;
@@ -598,7 +583,5 @@ Deno.test("persistence: kill -9 during save always leaves a loadable book (old o
       const { snapshot } = decodeAddrBookJSON(await Deno.readTextFile(path));
       assert(snapshot.key.length === 24);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "./util/assert.ts";
 import { loadConfig } from "../config/mod.ts";
 import { NodeKey } from "../p2p/key.ts";
+import { withTempDir } from "./util/temp_dir.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -31,13 +32,9 @@ async function cli(...args: string[]): Promise<Run> {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "sy_cli_" });
-  try {
-    await fn(`${dir}/home`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+/** A not-yet-existing home inside a fresh temp dir (so `init` creates it). */
+function withHome(fn: (home: string) => Promise<void>): Promise<void> {
+  return withTempDir((dir) => fn(`${dir}/home`), "sy_cli_");
 }
 
 Deno.test("init writes config.toml, a 0600 node key and data/; show-node-id prints its ID", async () => {

@@ -1,4 +1,5 @@
 import { parse } from "smol-toml";
+import { withTempDir } from "./util/temp_dir.ts";
 import {
   assert,
   assertEquals,
@@ -29,14 +30,8 @@ import {
 
 const HOME = "/srv/sy";
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "sy_config_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+/** A temp dir named like the other config tests' dirs (`sy_config_…`). */
+const withConfigDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "sy_config_");
 
 /** Loads `text` as the config file of a fresh temp home. */
 async function loadText(
@@ -44,7 +39,7 @@ async function loadText(
   extra: { flags?: Record<string, string>; env?: Record<string, string> } = {},
 ) {
   let result: Awaited<ReturnType<typeof loadConfig>> | undefined;
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     const path = `${dir}/config.toml`;
     await Deno.writeTextFile(path, text);
     result = await loadConfig({ home: dir, configPath: path, ...extra });
@@ -169,7 +164,7 @@ Deno.test("defaults of [p2p] are CometBFT v0.38's (spec §10.1), all 20 keys", (
 });
 
 Deno.test("default config renders and re-parses to the same config, without warnings", async () => {
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     const def = defaultConfig(dir);
     await Deno.mkdir(`${dir}/config`);
     await Deno.writeTextFile(`${dir}/config/config.toml`, renderConfigToml(def));
@@ -500,7 +495,7 @@ Deno.test("list values: comma strings trimmed, arrays accepted, empties dropped"
 });
 
 Deno.test("relative paths resolve against home; absolute paths stay", async () => {
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     const path = `${dir}/c.toml`;
     await Deno.writeTextFile(
       path,
@@ -515,7 +510,7 @@ Deno.test("relative paths resolve against home; absolute paths stay", async () =
 });
 
 Deno.test("a missing --config file is an error; a missing default file means defaults", async () => {
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     await assertRejects(
       () => loadConfig({ home: dir, configPath: `${dir}/nope.toml` }),
       ConfigError,
@@ -536,7 +531,7 @@ Deno.test("resolveHome: --home > SWITCHYARD_HOME > $HOME/.switchyard", () => {
 });
 
 Deno.test("resolveChainId: chain_id wins, else genesis_file, else a message naming both", async () => {
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     const base = defaultConfig(dir);
     assertEquals(await resolveChainId({ ...base, chainId: "direct" }), "direct");
     await assertRejects(
@@ -564,7 +559,7 @@ Deno.test("resolveChainId: chain_id wins, else genesis_file, else a message nami
 });
 
 Deno.test("ensureHome creates config and key once and never overwrites", async () => {
-  await withTempDir(async (dir) => {
+  await withConfigDir(async (dir) => {
     const created = await ensureHome(dir);
     assertEquals(created, [`${dir}/config/config.toml`, `${dir}/config/node_key.json`]);
     assertEquals((await Deno.stat(`${dir}/data`)).isDirectory, true);

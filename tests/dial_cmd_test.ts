@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "./util/assert.ts";
+import { withTempDir } from "./util/temp_dir.ts";
 import { ExitCode } from "../cmd/command.ts";
 import { type DialIO, parseChannels, runDial } from "../cmd/dial.ts";
 import { NodeKey } from "../p2p/key.ts";
@@ -70,8 +71,7 @@ Deno.test("dial: prints the peer's NodeInfo JSON and exits 0", async () => {
 });
 
 Deno.test("dial: uses the key under --home", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const key = NodeKey.generate();
     await key.save(`${dir}/config/node_key.json`);
     const srv = oneShotServer("c");
@@ -85,9 +85,7 @@ Deno.test("dial: uses the key under --home", async () => {
     assert(!(res instanceof Error));
     assertEquals(res.nodeInfo.id, key.id);
     res.secretConn.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("dial: wrong ID exits 5", async () => {

@@ -4,7 +4,7 @@
  * must reach exactly 4 outbound peers (never more). The elapsed time is printed, not asserted.
  */
 import { assert, assertEquals } from "./util/assert.ts";
-import { makePexNode, type PexTestNode, until } from "./util/pex_harness.ts";
+import { makePexNode, type PexTestNode, stopAll, until } from "./util/pex_harness.ts";
 
 const NODES = 30;
 const MAX_OUTBOUND = 4;
@@ -65,7 +65,7 @@ Deno.test({
       // The seed served only addresses it verified.
       assert(seed.pex!.verifier!.liveCount > 0);
     } finally {
-      await Promise.all(nodes.map((n) => n.stop()));
+      await stopAll(...nodes);
       await seed.stop();
     }
   },

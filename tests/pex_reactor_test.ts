@@ -4,7 +4,7 @@
  * request/answer exchange, start failure without seeds, and the deny-list hooks.
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./util/assert.ts";
-import { deadAddress, makePexNode, type PexTestNode, until } from "./util/pex_harness.ts";
+import { deadAddress, makePexNode, stopAll, until } from "./util/pex_harness.ts";
 import { encode } from "../p2p/proto.ts";
 import { PEX_MESSAGE } from "../p2p/pex/pex_reactor.ts";
 import { DenyList, DenyListEntryError } from "../p2p/pex/deny_list.ts";
@@ -12,10 +12,6 @@ import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-
-async function stopAll(...nodes: PexTestNode[]): Promise<void> {
-  await Promise.all(nodes.map((n) => n.stop()));
-}
 
 Deno.test("wire: PexRequest and PexAddrs encode as CometBFT's (spec §8.1 vectors)", () => {
   assertEquals(hex(encode(PEX_MESSAGE, { pex_request: {} })), "0a00");

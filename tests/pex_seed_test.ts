@@ -4,7 +4,7 @@
  * with a typed reason; the crawler learns from the book's addresses and hangs up.
  */
 import { assert, assertEquals } from "./util/assert.ts";
-import { deadAddress, makePexNode, type PexTestNode, until } from "./util/pex_harness.ts";
+import { deadAddress, makePexNode, stopAll, until } from "./util/pex_harness.ts";
 import { NodeKey } from "../p2p/key.ts";
 import type { SeedModeConfig } from "../p2p/pex/pex_reactor.ts";
 
@@ -14,10 +14,6 @@ const FAST_SEED: Partial<SeedModeConfig> = {
   verifyScanIntervalMs: 50,
   verifyRate: 0,
 };
-
-async function stopAll(...nodes: PexTestNode[]): Promise<void> {
-  await Promise.all(nodes.map((n) => n.stop()));
-}
 
 Deno.test("seed: answers the first PexRequest only, with verified-live addresses, then disconnects", async () => {
   const live = await makePexNode({ name: "live" });

@@ -102,6 +102,11 @@ export async function makePexNode(opts: PexNodeOptions = {}): Promise<PexTestNod
   return { key, sw, transport, addr, book, pex, script, stop: () => sw.stop() };
 }
 
+/** Stops every node, concurrently. */
+export async function stopAll(...nodes: PexTestNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop()));
+}
+
 /** A received PEX message. */
 export interface ScriptMessage {
   peer: Peer;
