@@ -14,6 +14,7 @@ import {
 } from "../p2p/conn/mconnection_status.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 import type { Route, RouteArgs } from "../rpc/types.ts";
+import { netInfoConsensusHeight } from "../reactors/peer_state.ts";
 
 /** A connected peer as `/net_info` reads it (a `Peer` fits). */
 export interface RpcPeer {
@@ -21,6 +22,8 @@ export interface RpcPeer {
   readonly isOutbound: boolean;
   readonly remoteIP: string;
   status(): ConnectionStatus;
+  /** The per-peer key-value store (the consensus watcher's peer state lives there). */
+  get(key: string): unknown;
 }
 
 /** What the routes need from the switch (a `Switch` fits). */
@@ -74,6 +77,11 @@ export interface NetInfoPeer {
   is_outbound: boolean;
   connection_status: ConnectionStatusJSON;
   remote_ip: string;
+  /**
+   * switchyard extension: the peer's consensus height as the consensus watcher recorded it
+   * (decimal string, like CometBFT's int64s); absent when no watcher runs or it heard nothing.
+   */
+  consensus_height?: string;
 }
 
 /** CometBFT's `/net_info` result. */
@@ -140,6 +148,7 @@ export function netInfoResult(ctx: NodeRouteContext): NetInfoResult {
     is_outbound: p.isOutbound,
     connection_status: connectionStatusToJSON(p.status()),
     remote_ip: p.remoteIP,
+    consensus_height: netInfoConsensusHeight(p),
   }));
   return {
     listening: ctx.isListening(),

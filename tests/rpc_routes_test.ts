@@ -185,11 +185,13 @@ Deno.test("net_info lists peers with node_info, direction, connection status and
     n_peers: "0",
     peers: [],
   });
+  const kv = new Map<string, unknown>();
   sw.list = [{
     nodeInfo: { ...NODE_INFO, id: PEER_ID, moniker: "node-b" },
     isOutbound: true,
     remoteIP: "192.0.2.10",
     status: () => CONN_STATUS,
+    get: (k: string) => kv.get(k),
   }];
   const s = server(sw, true, [], "203.0.113.5:26656");
   const r = (await rpc(s, "net_info")).body.result as {
@@ -200,7 +202,12 @@ Deno.test("net_info lists peers with node_info, direction, connection status and
   assertEquals(r.listeners, ["Listener(@203.0.113.5:26656)"]);
   assertEquals(r.n_peers, "1");
   const p = r.peers[0];
+  // No consensus watcher state: the entry has exactly CometBFT's keys.
   assertEquals(Object.keys(p), ["node_info", "is_outbound", "connection_status", "remote_ip"]);
+  // With the watcher's peer state in the peer's key-value store, the height shows.
+  kv.set("ConsensusReactor.peerState", { getHeight: () => 42 });
+  const withHeight = (await rpc(s, "net_info")).body.result as { peers: Record<string, unknown>[] };
+  assertEquals(withHeight.peers[0].consensus_height, "42");
   assertEquals((p.node_info as { id: string }).id, PEER_ID);
   assertEquals(p.is_outbound, true);
   assertEquals(p.remote_ip, "192.0.2.10");
