@@ -1,0 +1,140 @@
+/**
+ * Process helpers for benchmarks that measure a server in a child process: memory and CPU from
+ * `/proc/<pid>` (Linux), and a spawner that waits for the child's JSON `ready` line while
+ * draining its stdout for the rest of its life (a full pipe would stall the child).
+ * @module
+ */
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on every Linux we target). */
+const CLOCK_TICKS_PER_SEC = 100;
+
+/** Memory of a process in KiB: resident now (VmRSS) and its peak (VmHWM). */
+export interface ProcMemory {
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+/** Reads VmRSS and VmHWM of `pid` from `/proc/<pid>/status`. */
+export function readProcMemory(pid: number): ProcMemory {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const field = (name: string) => {
+    const m = text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"));
+    return m ? Number(m[1]) : NaN;
+  };
+  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+}
+
+/** User + system CPU time of `pid` so far, in ms (`/proc/<pid>/stat` utime + stime). */
+export function readProcCpuMs(pid: number): number {
+  const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name (which may contain spaces) start at field 3 (state).
+  const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SEC;
+}
+
+/** KiB as MiB with one decimal. */
+export function mib(kib: number): string {
+  return (kib / 1024).toFixed(1);
+}
+
+/** A child process that printed a JSON `{"event":"ready",...}` line. */
+export interface ReadyChild {
+  readonly pid: number;
+  /** The ready line, parsed. */
+  readonly ready: Record<string, unknown>;
+  /** Closes stdin (the child's signal to stop), waits for exit; SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<Deno.CommandStatus>;
+}
+
+/** The child exited or timed out before its ready line. */
+export class ChildNotReadyError extends Error {
+  constructor(what: string, detail: string) {
+    super(`${what} did not become ready: ${detail}`);
+    this.name = "ChildNotReadyError";
+  }
+}
+
+/**
+ * Spawns `cmd args` (stdin piped, stdout parsed as JSON lines, stderr discarded unless
+ * `inheritStderr`) and resolves once it prints a line whose `event` is `ready`. Later stdout
+ * lines are read and dropped until the child exits.
+ */
+export async function spawnReadyChild(
+  what: string,
+  cmd: string,
+  args: string[],
+  opts: { readyTimeoutMs?: number; inheritStderr?: boolean } = {},
+): Promise<ReadyChild> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: opts.inheritStderr ? "inherit" : "null",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  const ready = Promise.withResolvers<Record<string, unknown>>();
+  const pump = (async () => {
+    let buf = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        try {
+          const ev = JSON.parse(line) as Record<string, unknown>;
+          if (ev.event === "ready") ready.resolve(ev);
+          else if (ev.event === "error") {
+            ready.reject(new ChildNotReadyError(what, String(ev.error)));
+          }
+        } catch {
+          // Not JSON: ignore.
+        }
+      }
+    }
+    ready.reject(new ChildNotReadyError(what, "stdout closed"));
+  })();
+  let stopping: Promise<Deno.CommandStatus> | undefined;
+  const stop = (graceMs = 5_000): Promise<Deno.CommandStatus> => {
+    stopping ??= (async () => {
+      await stdin.close().catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), graceMs));
+      const res = await Promise.race([child.status, grace]);
+      clearTimeout(timer);
+      if (res === "timeout") {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Exited in between.
+        }
+      }
+      const status = await child.status;
+      await pump;
+      return status;
+    })();
+    return stopping;
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const ev = await Promise.race([
+      ready.promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ChildNotReadyError(what, "timeout")),
+          opts.readyTimeoutMs ?? 30_000,
+        );
+      }),
+    ]);
+    return { pid: child.pid, ready: ev, stop };
+  } catch (err) {
+    await stop(1_000);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    ready.promise.catch(() => {}); // a later reject (stdout closed) is not an error
+  }
+}
