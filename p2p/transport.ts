@@ -22,6 +22,7 @@ import {
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   dialTcp,
+  setNoDelay,
   upgradeInbound,
   type UpgradeKey,
   upgradeOutbound,
@@ -309,6 +310,7 @@ export class Transport {
         closeQuietly(conn);
         return;
       }
+      setNoDelay(conn);
       this.#track(this.#handleInbound(conn));
     }
   }

@@ -189,7 +189,9 @@ export async function dialTcp(addr: NetAddress, opts: DialOptions = {}): Promise
   signal?.addEventListener("abort", onAbort, { once: true });
   const { hostname, port } = splitDialString(addr.dialString());
   try {
-    return await Deno.connect({ hostname, port, signal: ac.signal });
+    const conn = await Deno.connect({ hostname, port, signal: ac.signal });
+    setNoDelay(conn);
+    return conn;
   } catch (err) {
     signal?.throwIfAborted();
     if (timedOut) {
@@ -202,6 +204,19 @@ export async function dialTcp(addr: NetAddress, opts: DialOptions = {}): Promise
   } finally {
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Turns Nagle's algorithm off, as Go does on every TCP connection: the handshake is a series of
+ * small request/response writes, and with Nagle on, each waits ~40 ms for the peer's delayed
+ * ACK. MConnection batches its own writes, so nothing is lost by sending at once.
+ */
+export function setNoDelay(conn: Deno.TcpConn): void {
+  try {
+    conn.setNoDelay(true);
+  } catch {
+    // The socket is already closed; the next read or write reports it.
   }
 }
 

@@ -355,9 +355,10 @@ Deno.test("switch: dialing ourselves is refused and reported to the address book
     await assertRejects(() => a.sw.dialPeerWithAddress(a.addr), SelfConnectionError);
     // Both ends of the loop learn an address of ours: the dialed one, and the inbound
     // socket's (ephemeral port), as Go records them.
+    // (Which side notices first is a race, so the order is not asserted.)
     await waitFor(() => ours.length === 2, "both sides");
-    assertEquals(ours[0].toString(), a.addr.toString());
-    assertEquals(ours[1].id, a.key.id);
+    assertEquals(ours.filter((x) => x.toString() === a.addr.toString()).length, 1);
+    assert(ours.every((x) => x.id === a.key.id));
   } finally {
     await stopAll(a);
   }
