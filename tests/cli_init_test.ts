@@ -1,36 +1,12 @@
 /**
- * `init` and `show-node-id` run as subprocesses (`deno run --allow-all main.ts ...`): files,
- * modes, messages and exit codes.
+ * `init` and `show-node-id` run as subprocesses with the cli task's permissions
+ * (`tests/util/daemon.ts`): files, modes, messages and exit codes.
  */
 import { assert, assertEquals, assertNotEquals, assertStringIncludes } from "./util/assert.ts";
 import { loadConfig } from "../config/mod.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { withTempDir } from "./util/temp_dir.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(Deno.env.toObject())) {
-    if (!k.startsWith("SWITCHYARD_")) env[k] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts", ...args],
-    cwd: ROOT,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { cli } from "./util/daemon.ts";
 
 /** A not-yet-existing home inside a fresh temp dir (so `init` creates it). */
 function withHome(fn: (home: string) => Promise<void>): Promise<void> {
