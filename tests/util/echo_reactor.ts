@@ -26,6 +26,8 @@ import { type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
 /** `google.protobuf.BytesValue`, the message type of every test channel. */
 export const BYTES_VALUE = protoType("google.protobuf.BytesValue");
 
+const EMPTY = new Uint8Array(0);
+
 /** Test channels of the Go program by default (`--channels 0x70:1,0x71:5,0x72:10`). */
 export const DEFAULT_ECHO_CHANNELS: readonly { id: number; priority: number }[] = [
   { id: 0x70, priority: 1 },
@@ -88,10 +90,22 @@ export interface EchoReactorOptions {
   onMessage?: (channelId: number, payload: Uint8Array, src: Peer) => void;
 }
 
+/** Echoes waiting for one (peer, channel): a FIFO drained by one send loop at a time. */
+interface EchoQueue {
+  readonly peer: Peer;
+  readonly channelId: number;
+  items: Uint8Array[];
+  head: number;
+  pumping: boolean;
+}
+
 /**
  * Echo / recording reactor on BytesValue channels. Echoes go through `Peer.send` (blocking
- * semantics, FIFO per channel), like the Go echo reactor's `Peer.Send`; since `receive` must not
- * block, each echo is a tracked promise and {@link EchoReactor.drained} waits for them.
+ * semantics), like the Go echo reactor's `Peer.Send`. Go's `Receive` blocks in `Send` and so
+ * pushes back on the sender; `receive` here must not block, so echoes wait in a FIFO per
+ * (peer, channel), sent by one loop each: at most one `send` waits per channel (thousands of
+ * parked sends would each hold a timer and an abort listener), and order per channel is kept.
+ * The loops are tracked; {@link EchoReactor.drained} waits for them.
  */
 export class EchoReactor extends BaseReactor {
   readonly channels: readonly StreamDescriptor[];
@@ -106,6 +120,7 @@ export class EchoReactor extends BaseReactor {
   onMessage: ((channelId: number, payload: Uint8Array, src: Peer) => void) | undefined;
   #inflight = 0;
   #idle: PromiseWithResolvers<void> | undefined;
+  readonly #queues = new Map<Peer, Map<number, EchoQueue>>();
   #waiters: (() => void)[] = [];
 
   constructor(opts: EchoReactorOptions = {}) {
@@ -128,6 +143,8 @@ export class EchoReactor extends BaseReactor {
 
   override removePeer(peer: Peer, _reason: StopReason): void {
     if (this.peers.get(peer.id) === peer) this.peers.delete(peer.id);
+    // Pending echoes to a stopped peer fail at once (send resolves false); the loops end.
+    this.#queues.delete(peer);
     this.#wake();
   }
 
@@ -175,16 +192,48 @@ export class EchoReactor extends BaseReactor {
   }
 
   #echo(peer: Peer, channelId: number, payload: Uint8Array): void {
+    let byChannel = this.#queues.get(peer);
+    if (byChannel === undefined) {
+      byChannel = new Map();
+      this.#queues.set(peer, byChannel);
+    }
+    let q = byChannel.get(channelId);
+    if (q === undefined) {
+      q = { peer, channelId, items: [], head: 0, pumping: false };
+      byChannel.set(channelId, q);
+    }
+    q.items.push(payload);
+    if (q.pumping) return;
+    q.pumping = true;
     this.#inflight++;
-    peer.send({ channelId, message: { value: payload } }).then((ok) => {
-      if (ok) this.stats.echoed++;
-      else this.stats.echoFailed++;
-    }, () => this.stats.echoFailed++).finally(() => {
+    this.#pump(q).finally(() => {
+      q.pumping = false;
       if (--this.#inflight === 0 && this.#idle) {
         this.#idle.resolve();
         this.#idle = undefined;
       }
     });
+  }
+
+  async #pump(q: EchoQueue): Promise<void> {
+    while (q.head < q.items.length) {
+      const value = q.items[q.head];
+      q.items[q.head++] = EMPTY;
+      if (q.head > 1024 && q.head * 2 > q.items.length) {
+        q.items = q.items.slice(q.head);
+        q.head = 0;
+      }
+      let ok = false;
+      try {
+        ok = await q.peer.send({ channelId: q.channelId, message: { value } });
+      } catch {
+        ok = false;
+      }
+      if (ok) this.stats.echoed++;
+      else this.stats.echoFailed++;
+    }
+    q.items = [];
+    q.head = 0;
   }
 
   #wake(): void {
