@@ -106,6 +106,11 @@ export class TxCache {
     return { added: true, entry };
   }
 
+  /** Every cached entry, least recently used first. */
+  values(): IterableIterator<TxEntry> {
+    return this.#map.values();
+  }
+
   /** Removes a tx (e.g. a test resetting state). */
   remove(hash: string): boolean {
     return this.#map.delete(hash);

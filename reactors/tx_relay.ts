@@ -11,6 +11,8 @@
  *   a violation, an undecodable message or an unset oneof stops the peer for error.
  *   Duplicates are never punished (Go neither).
  * - Never echo: a tx is not sent to any peer it came from (the tx's sender set).
+ * - A peer that connects gets the txs still pending, as Go walks its mempool for each new
+ *   peer: those admitted within the catch-up TTL (we see no commits to remove them by).
  * - Only to peers that advertised 0x30 (sending to a Go node without a mempool reactor
  *   disconnects us, spec §15 item 12).
  * - Height eligibility, read through the peer key/value store (`ConsensusReactor.peerState`,
@@ -242,6 +244,15 @@ export class TxRelay extends BaseReactor {
   override addPeer(peer: Peer): void {
     if (!peer.hasChannel(MEMPOOL_CHANNEL) || !this.isRunning) return;
     const box = new PeerOutbox(this.#queueLimit, this.signal, () => this.stats.dropped++);
+    // Go's broadcast routine walks the whole mempool for a new peer, so txs that entered
+    // before it connected reach it too. We cannot see commits, so "still pending" means
+    // admitted within the catch-up TTL, the longest any peer's loop would still send a tx.
+    const now = performance.now();
+    for (const entry of this.cache.values()) {
+      if (now - entry.admittedAt <= this.#catchupTtlMs && !entry.senders.has(peer.id)) {
+        box.push(entry);
+      }
+    }
     this.#outboxes.set(peer, box);
     const loop = this.#senderLoop(peer, box).catch((e) => {
       this.logger.error("Tx sender loop failed", { peer: peer.id, err: e });

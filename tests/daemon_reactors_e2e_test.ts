@@ -6,8 +6,9 @@
  *    daemon with A's moniker, and no node sends it back where it came from (per-channel byte
  *    counters of the metrics endpoint);
  * 2. one daemon (reactors by flags) as the peer of a single-validator cometbft chain:
- *    `broadcast-tx k=v` at our RPC is committed by the chain, `net-info --json` shows the Go
- *    peer's `consensus_height` rising, and the Go node's /net_info lists our moniker.
+ *    `broadcast-tx k=v` at our RPC is committed by the chain (and so is a tx submitted before
+ *    the Go node connected), `net-info --json` shows the Go peer's `consensus_height` rising,
+ *    and the Go node's /net_info lists our moniker.
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { parsePrometheusText } from "./util/prom_text.ts";
@@ -165,6 +166,10 @@ interopTest(
           ],
         });
         const ours = d;
+        // A tx submitted while we have no peer at all: Go's mempool sends a new peer what it
+        // holds, so the Go node must get this one once it connects.
+        const early = await cli("broadcast-tx", "--node", ours.rpcAddr, "early=1");
+        assertEquals(early.code, 0, early.stderr);
         const dial = await cli("dial-peers", "--node", ours.rpcAddr, comet.address);
         assertEquals(dial.code, 0, dial.stderr);
         await waitFor("the Go peer in our net-info", async () => {
@@ -176,6 +181,12 @@ interopTest(
         assert(/^[0-9A-F]{64}$/.test(tx.stdout.trim()), tx.stdout);
         const v = await waitFor("k=v committed", () => kvQuery(comet, "k"), CHAIN_TIMEOUT_MS);
         assertEquals(v, "v");
+        const e = await waitFor(
+          "early=1 (submitted before the Go peer connected) committed",
+          () => kvQuery(comet, "early"),
+          CHAIN_TIMEOUT_MS,
+        );
+        assertEquals(e, "1");
 
         const heightOfGo = async () => {
           const p = (await peersOf(ours)).find((p) => p.node_info.id === comet.id);
