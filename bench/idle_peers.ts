@@ -1,0 +1,250 @@
+/**
+ * Memory per idle connected peer: the RSS growth of one listening process when N (default
+ * 1,000) peers are connected and idle, for a switchyard switch (`Deno.memoryUsage().rss` after a
+ * full GC) and for the Go `interop-peer serve` switch (`VmRSS` from `/proc/<pid>/status`).
+ * The clients are the same for both: a separate process (this file with `--clients`) that opens
+ * N connections, each with its own node key, through the real handshake (SecretConnection +
+ * NodeInfo exchange, `p2p/upgrade.ts`) and then holds them without sending anything.
+ *
+ * Run: deno run --allow-all bench/idle_peers.ts [--peers=N]
+ * @module
+ */
+import { NodeKey } from "../p2p/key.ts";
+import { NetAddress } from "../p2p/netaddress.ts";
+import { makeNodeInfo } from "../p2p/node_info.ts";
+import { closeQuietly } from "../p2p/conn/stream.ts";
+import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
+import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
+import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
+
+const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const PEERS = Number(arg("peers") ?? 1000);
+/** Handshakes in flight at once from the client process. */
+const CLIENT_CONCURRENCY = 32;
+/** Settling time after the last peer was added, before the sample. */
+const SETTLE_MS = 1_000;
+const SELF = new URL(import.meta.url).pathname;
+
+/**
+ * Line-oriented reader of a child's stdout. It pumps continuously, so a child that prints a
+ * line per event (the Go program prints one per added peer) never blocks on a full pipe.
+ */
+class Lines {
+  readonly #lines: string[] = [];
+  #ended = false;
+  #wake: (() => void) | undefined;
+  readonly #pump: Promise<void>;
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#pump = (async () => {
+      let buf = "";
+      try {
+        for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            this.#lines.push(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+          }
+          this.#wake?.();
+        }
+      } catch { /* closed */ }
+      this.#ended = true;
+      this.#wake?.();
+    })();
+  }
+  /** The next line matching `pred` (others are skipped). */
+  async next(pred: (l: string) => boolean = () => true): Promise<string> {
+    for (;;) {
+      while (this.#lines.length > 0) {
+        const line = this.#lines.shift()!;
+        if (pred(line)) return line;
+      }
+      if (this.#ended) throw new Error("child output ended");
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
+  /** Resolves when the stream has ended. */
+  drain(): Promise<void> {
+    return this.#pump;
+  }
+}
+
+const enc = new TextEncoder();
+let lastProgress = 0;
+/** A line on stderr every few seconds while waiting for the peers to be added. */
+function progress(side: string, peers: number): void {
+  if (Date.now() - lastProgress < 5_000) return;
+  lastProgress = Date.now();
+  console.error(`idle_peers: ${side} listener has ${peers}/${PEERS} peers`);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- child: switchyard listener --------------------------------------------------------------
+
+async function listener(): Promise<void> {
+  const node = await makeEchoNode({
+    reactor: new EchoReactor({ keep: false }),
+    maxInbound: PEERS + 100,
+  });
+  console.log(`READY ${node.addr.toString()}`);
+  const input = new Lines(Deno.stdin.readable);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  try {
+    for (;;) {
+      const cmd = await input.next();
+      if (cmd !== "rss") continue;
+      gc?.();
+      await sleep(50);
+      gc?.();
+      console.log(`RSS ${Deno.memoryUsage().rss} ${node.sw.peers().size}`);
+    }
+  } catch {
+    // stdin closed: done
+  }
+  await node.stop();
+}
+
+// ---- child: idle clients ---------------------------------------------------------------------
+
+async function clients(target: string, n: number): Promise<void> {
+  const addr = NetAddress.parseNoLookup(target);
+  const conns: { close(): void }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const key = NodeKey.generate();
+      const raw = await dialTcp(addr);
+      const { secretConn } = await upgradeOutbound(raw, {
+        nodeKey: key,
+        nodeInfo: makeNodeInfo({
+          id: key.id,
+          network: "test-chain",
+          moniker: "idle",
+          channels: [0x70],
+          listenAddr: "tcp://127.0.0.1:1",
+        }),
+        dialedId: addr.id,
+      });
+      conns.push(secretConn);
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENT_CONCURRENCY }, worker));
+  console.log(`CONNECTED ${conns.length}`);
+  for await (const _ of Deno.stdin.readable) { /* hold until the parent closes stdin */ }
+  for (const c of conns) closeQuietly(c);
+}
+
+function spawnClients(target: string): { child: Deno.ChildProcess; out: Lines } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", SELF, `--clients=${target}`, `--peers=${PEERS}`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  return { child, out: new Lines(child.stdout) };
+}
+
+// ---- parent -----------------------------------------------------------------------------------
+
+async function measureSwitchyard(): Promise<{ base: number; loaded: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--v8-flags=--expose-gc", SELF, "--listener", `--peers=${PEERS}`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = new Lines(child.stdout);
+  const stdin = child.stdin.getWriter();
+  const rss = async (): Promise<{ rss: number; peers: number }> => {
+    await stdin.write(enc.encode("rss\n"));
+    const [, r, p] = (await out.next((l) => l.startsWith("RSS "))).split(" ");
+    return { rss: Number(r), peers: Number(p) };
+  };
+  const addr = (await out.next((l) => l.startsWith("READY "))).slice(6);
+  const base = (await rss()).rss;
+  const cl = spawnClients(addr);
+  try {
+    await cl.out.next((l) => l.startsWith("CONNECTED "));
+    for (let r = await rss(); r.peers < PEERS; r = await rss()) {
+      await sleep(200);
+      progress("switchyard", r.peers);
+    }
+    await sleep(SETTLE_MS);
+    const loaded = (await rss()).rss;
+    return { base, loaded };
+  } finally {
+    await cl.child.stdin.close();
+    await cl.child.status;
+    await stdin.close();
+    await child.status;
+    await Promise.all([out.drain(), cl.out.drain()]);
+  }
+}
+
+async function vmRssBytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!m) throw new Error("no VmRSS");
+  return Number(m[1]) * 1024;
+}
+
+async function measureGo(): Promise<{ base: number; loaded: number }> {
+  const bin = await buildGoPeer();
+  const child = new Deno.Command(bin, {
+    args: serveArgs({ quiet: true, maxInbound: PEERS + 100, logLevel: "none" }),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = new Lines(child.stdout);
+  const stdin = child.stdin.getWriter();
+  const inbound = async (): Promise<number> => {
+    await stdin.write(enc.encode(`{"cmd":"stats","tag":"s"}\n`));
+    const ev = JSON.parse(await out.next((l) => l.includes(`"tag":"s"`))) as { inbound: number };
+    return ev.inbound;
+  };
+  const ready = JSON.parse(await out.next((l) => l.includes(`"ready"`))) as { addr: string };
+  await sleep(SETTLE_MS);
+  const base = await vmRssBytes(child.pid);
+  const cl = spawnClients(ready.addr);
+  try {
+    await cl.out.next((l) => l.startsWith("CONNECTED "));
+    for (let n = await inbound(); n < PEERS; n = await inbound()) {
+      await sleep(200);
+      progress("go", n);
+    }
+    await sleep(SETTLE_MS);
+    const loaded = await vmRssBytes(child.pid);
+    return { base, loaded };
+  } finally {
+    await cl.child.stdin.close();
+    await cl.child.status;
+    await stdin.close();
+    await child.status;
+    await Promise.all([out.drain(), cl.out.drain()]);
+  }
+}
+
+const mib = (b: number) => (b / (1 << 20)).toFixed(1);
+
+if (import.meta.main) {
+  const target = arg("clients");
+  if (target !== undefined) await clients(target, PEERS);
+  else if (Deno.args.includes("--listener")) await listener();
+  else {
+    const go = await measureGo();
+    const ours = await measureSwitchyard();
+    const per = (r: { base: number; loaded: number }) => (r.loaded - r.base) / PEERS;
+    console.log(
+      `idle_peers switchyard: RSS ${mib(ours.base)} -> ${mib(ours.loaded)} MiB with ${PEERS} ` +
+        `idle peers: ${(per(ours) / 1024).toFixed(1)} KiB/peer, ` +
+        `${mib(per(ours) * 1000)} MiB per 1000 peers`,
+    );
+    console.log(
+      `idle_peers go: RSS ${mib(go.base)} -> ${mib(go.loaded)} MiB with ${PEERS} idle peers: ` +
+        `${(per(go) / 1024).toFixed(1)} KiB/peer, ${mib(per(go) * 1000)} MiB per 1000 peers`,
+    );
+    console.log(`idle_peers switchyard/go per peer: ${(per(ours) / per(go)).toFixed(2)}`);
+  }
+}
