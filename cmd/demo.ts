@@ -281,6 +281,13 @@ export async function runDemo(
   } finally {
     say("stopping every process …");
     await Promise.all(procs.map((p) => p.stop()));
+    // A clean stop is exit 0 for every child; say which ones were not (killed or failed).
+    for (const p of procs) {
+      const st = await p.exited;
+      if (st.code === 0) continue;
+      const name = names.get(p.name) ?? p.name;
+      say(C.yellow(`${name} exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}`));
+    }
     if (opts.keep) say(`kept ${dir}`);
     else await Deno.remove(dir, { recursive: true }).catch(() => {});
     say("all processes stopped");
