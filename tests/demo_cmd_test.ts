@@ -4,7 +4,7 @@
  * until every node has printed the chat line (and, with a cometbft binary installed, until the
  * chain has committed the demo tx), then interrupted (Ctrl-C; or SIGTERM to the task process
  * only). It must exit 0 with every child stopped cleanly, leave no process behind (found by
- * scanning /proc for command lines naming the demo's temporary directory) and remove that
+ * listing processes (ps) whose command lines name the demo's temporary directory) and remove that
  * directory.
  */
 import { assert, assertEquals } from "./util/assert.ts";
@@ -21,29 +21,36 @@ const NODES = 5;
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-/** PIDs of live processes whose command line contains `needle` (zombies excluded). */
-function processesMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmdline = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
-      if (!cmdline.includes(needle)) continue;
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-      if (state !== "Z") pids.push(Number(e.name));
-    } catch { /* gone meanwhile */ }
+/**
+ * Live processes (zombies excluded) as pid → command line, from `ps` (Deno refuses to read
+ * /proc without --allow-all, which `deno task test` does not grant).
+ */
+async function processTable(): Promise<Map<number, string>> {
+  const out = await new Deno.Command("ps", {
+    args: ["-eo", "pid=,stat=,args="],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, `ps failed: ${new TextDecoder().decode(out.stderr)}`);
+  const table = new Map<number, string>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const m = /^\s*(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (m && !m[2].startsWith("Z")) table.set(Number(m[1]), m[3]);
   }
+  return table;
+}
+
+/** PIDs of live processes whose command line contains `needle`. */
+async function processesMentioning(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const [pid, args] of await processTable()) if (args.includes(needle)) pids.push(pid);
   return pids;
 }
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+/** The subset of `pids` still alive. */
+async function stillAlive(pids: number[]): Promise<number[]> {
+  const table = await processTable();
+  return pids.filter((p) => table.has(p));
 }
 
 /** The demo in a new session; `pid` is also its process group id. */
@@ -151,7 +158,7 @@ async function demoRunsAndStops(
       );
     }
     const home = dir;
-    seen = processesMentioning(home);
+    seen = await processesMentioning(home);
     // seed + 5 nodes, plus cometbft.
     assertEquals(seen.length, 1 + NODES + (withCometbft ? 1 : 0), demo.text);
 
@@ -162,8 +169,8 @@ async function demoRunsAndStops(
       `demo still running ${STOP_TIMEOUT_MS} ms after the signal:\n${demo.text}`,
     );
     assertEquals(st.code, 0, demo.text);
-    assertEquals(seen.filter(alive), [], "children of the demo outlived it");
-    assertEquals(processesMentioning(home), [], "processes naming the demo directory remain");
+    assertEquals(await stillAlive(seen), [], "children of the demo outlived it");
+    assertEquals(await processesMentioning(home), [], "processes naming the demo directory remain");
     assert(/all processes stopped/.test(demo.text), demo.text);
     // Every child stopped by itself with exit 0 (the demo names any that did not).
     assert(!/exited with code/.test(demo.text), demo.text);
@@ -172,9 +179,10 @@ async function demoRunsAndStops(
   } finally {
     await demo.kill();
     // Whatever the outcome, nothing this test started may survive it.
-    for (const pid of dir ? [...seen, ...processesMentioning(dir)] : seen) {
+    const left = dir ? [...seen, ...await processesMentioning(dir)] : seen;
+    for (const pid of await stillAlive(left)) {
       try {
-        if (alive(pid)) Deno.kill(pid, "SIGKILL");
+        Deno.kill(pid, "SIGKILL");
       } catch { /* gone */ }
     }
     if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
