@@ -17,7 +17,8 @@ import { ExitCode } from "./command.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { RpcClient } from "../rpc/client.ts";
 import { findCometbft } from "./demo_cometbft.ts";
-import { type DemoProcess, startProcess } from "./demo_process.ts";
+import { sleep } from "../p2p/conn/flowrate.ts";
+import { type DemoProcess, SIGINT_SETTLE_MS, startProcess } from "./demo_process.ts";
 
 /** Chain ID of the demo network. */
 export const DEMO_CHAIN_ID = "switchyard-demo";
@@ -47,12 +48,15 @@ stops everything.
   --keep          keep the temporary directory with every node's home and log
   --no-cometbft   do not start a cometbft node even if one is installed`;
 
+/** Colour only on a terminal, and never with NO_COLOR set (Deno.noColor reads it). */
+const COLOR = !Deno.noColor && Deno.stdout.isTerminal();
+const paint = (code: string) => (s: string) => COLOR ? `\x1b[${code}m${s}\x1b[0m` : s;
 const C = {
-  dim: (s: string) => `\x1b[2m${s}\x1b[0m`,
-  bold: (s: string) => `\x1b[1m${s}\x1b[0m`,
-  green: (s: string) => `\x1b[32m${s}\x1b[0m`,
-  cyan: (s: string) => `\x1b[36m${s}\x1b[0m`,
-  yellow: (s: string) => `\x1b[33m${s}\x1b[0m`,
+  dim: paint("2"),
+  bold: paint("1"),
+  green: paint("32"),
+  cyan: paint("36"),
+  yellow: paint("33"),
 };
 
 function say(line: string): void {
@@ -101,19 +105,6 @@ async function runInit(node: DemoNode, extra: string[]): Promise<void> {
   node.id = (await NodeKey.load(`${node.home}/config/node_key.json`)).id;
 }
 
-/** Resolves after `ms` or when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** True if the nodes (seed excluded) form one connected graph. */
 function connected(nodes: DemoNode[]): boolean {
   const ids = new Set(nodes.map((n) => n.id));
@@ -137,6 +128,7 @@ export async function runDemo(
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "switchyard-demo-" });
   const procs: DemoProcess[] = [];
+  let commitWatch: Promise<void> | undefined;
   const mk = (name: string): DemoNode => ({
     name,
     home: `${dir}/${name}`,
@@ -269,7 +261,7 @@ export async function runDemo(
             tx: btoa("demo=works"),
           });
           say(`${C.yellow("node5")} relays tx demo=works ${C.dim(r.hash.slice(0, 16))}…`);
-          void watchCommit(comet.rpc, signal);
+          commitWatch = watchCommit(comet.rpc, signal);
         } catch (e) {
           say(`broadcast_tx_async failed: ${(e as Error).message}`);
         }
@@ -279,8 +271,12 @@ export async function runDemo(
     const heard = [...chatSeen.values()].map((s) => s.size);
     if (heard.length > 0) say(`chat line printed by ${heard[0]} of ${DEMO_NODES} nodes`);
   } finally {
+    await commitWatch; // ends with the signal
     say("stopping every process …");
-    await Promise.all(procs.map((p) => p.stop()));
+    // After Ctrl-C the terminal has already sent SIGINT to every child: let them stop on their
+    // own first. Stopped any other way, the children heard nothing yet: no reason to wait.
+    const settleMs = signal.reason === "SIGINT" ? SIGINT_SETTLE_MS : 0;
+    await Promise.all(procs.map((p) => p.stop(settleMs)));
     // A clean stop is exit 0 for every child; say which ones were not (killed or failed).
     for (const p of procs) {
       const st = await p.exited;
@@ -342,8 +338,9 @@ export const demoCommand: Command = {
       return ExitCode.ok;
     }
     const ac = new AbortController();
-    const stop = () => ac.abort();
-    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, stop);
+    const onSignal = { SIGINT: () => ac.abort("SIGINT"), SIGTERM: () => ac.abort("SIGTERM") };
+    const stop = () => ac.abort("duration");
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal[s]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (values.duration !== undefined) {
       const secs = Number(values.duration);
@@ -361,7 +358,7 @@ export const demoCommand: Command = {
       return ExitCode.failure;
     } finally {
       clearTimeout(timer);
-      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, stop);
+      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal[s]);
     }
   },
 };

@@ -19,8 +19,11 @@ export interface DemoProcess {
   readonly pid: number;
   /** Resolves with the exit status once the process is gone. */
   readonly exited: Promise<Deno.CommandStatus>;
-  /** Stops the process (idempotent); resolves when it is gone and its output is drained. */
-  stop(): Promise<void>;
+  /**
+   * Stops the process (idempotent); resolves when it is gone and its output is drained. With
+   * `settleMs`, first gives it that long to exit on a signal it already got (Ctrl-C).
+   */
+  stop(settleMs?: number): Promise<void>;
 }
 
 /** Options of {@link startProcess}. */
@@ -75,9 +78,13 @@ export function startProcess(opts: ProcessOptions): DemoProcess {
     return s;
   });
   let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
+  const stop = async (settleMs: number): Promise<void> => {
     // Maybe it already got the terminal's SIGINT: let it finish gracefully first.
-    await Promise.race([exited, new Promise((r) => setTimeout(r, SIGINT_SETTLE_MS))]);
+    if (settleMs > 0) {
+      let settle: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([exited, new Promise((r) => settle = setTimeout(r, settleMs))]);
+      clearTimeout(settle);
+    }
     if (!exitedFlag) {
       try {
         child.kill("SIGTERM");
@@ -103,6 +110,6 @@ export function startProcess(opts: ProcessOptions): DemoProcess {
     name: opts.name,
     pid: child.pid,
     exited,
-    stop: () => (stopping ??= stop()),
+    stop: (settleMs = 0) => (stopping ??= stop(settleMs)),
   };
 }
