@@ -261,12 +261,17 @@ export class ChatReactor extends BaseReactor {
       line = parseLine(env.message[env.member ?? "line"] as Record<string, unknown>, env.src.id);
     } catch (e) {
       this.logger.error("Peer sent a malformed chat line", { peer: env.src.id, err: e });
+      // Not awaited: receive must not block, and the switch owns the stop (its stop() awaits it).
       void this.sw?.stopPeerForError(env.src, e as Error);
       return;
     }
     const st = this.#state(env.src);
     st.known.add(line.id);
-    if (this.#seen.has(line.id)) return; // arrived by another path already
+    if (this.#seen.has(line.id)) {
+      // Arrived by another path already: flooding makes this normal, so debug only.
+      this.logger.debug("Duplicate chat line dropped", { peer: env.src.id, line: line.id });
+      return;
+    }
     this.#seen.add(line.id);
     if (++st.useful % this.#goodAfter === 0) this.sw?.markPeerAsGood(env.src);
     this.#deliver(line);
