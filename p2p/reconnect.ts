@@ -129,7 +129,7 @@ export class Reconnector {
     if (this.#signal.aborted) return true;
     const outcome = await this.#dial(addr);
     if (outcome !== "failed") return true;
-    this.#log.info("Error reconnecting to peer. Trying again", { tries, addr });
+    this.#log.debug("Error reconnecting to peer. Trying again", { tries, addr });
     return false;
   }
 

@@ -344,7 +344,10 @@ export class Switch {
 
   async #stopPeerForError(peer: Peer, reason: StopReason): Promise<void> {
     if (!peer.isRunning) return;
-    this.#log.error("Stopping peer for error", { peer, err: describeStopReason(reason) });
+    // A peer hanging up or timing out is routine churn (debug); a protocol violation is worth an
+    // operator's attention (error). CometBFT logs both at error, a common operator complaint.
+    const level = reason.kind === "protocol_violation" ? "error" : "debug";
+    this.#log[level]("Stopping peer for error", { peer, err: describeStopReason(reason) });
     await this.#stopAndRemovePeer(peer, reason);
     if (!peer.isPersistent || !this.isRunning) return;
     let addr: NetAddress;

@@ -130,8 +130,9 @@ export async function dialPeersAsync(ctx: DialContext, addrs: readonly string[])
         if (ctx.signal.aborted) return;
         const quiet = e instanceof CurrentlyDialingOrExistingAddressError ||
           e instanceof DuplicatePeerIdError || e instanceof SelfConnectionError;
+        // Unreachable addresses are routine (PEX and dial_peers lists go stale): info, not error.
         if (quiet) ctx.log.debug("Error dialing peer", { err: e });
-        else ctx.log.error("Error dialing peer", { err: e });
+        else ctx.log.info("Error dialing peer", { err: e });
       }
     })());
   }
@@ -183,7 +184,8 @@ export async function acceptRoutine(ctx: AcceptContext): Promise<void> {
         ctx.addrBook?.removeAddress?.(ours);
         ctx.addrBook?.addOurAddress?.(ours);
       }
-      ctx.log.info("Inbound Peer rejected", { err: r.error, numPeers: ctx.numPeers() });
+      // Duplicates, self-dials and scanners are routine; CometBFT logs them at info.
+      ctx.log.debug("Inbound Peer rejected", { err: r.error, numPeers: ctx.numPeers() });
       continue;
     }
     const conn = r.conn;
@@ -206,7 +208,7 @@ export async function acceptRoutine(ctx: AcceptContext): Promise<void> {
     try {
       await ctx.addPeer(conn);
     } catch (e) {
-      ctx.log.info("Ignoring inbound connection: error while adding peer", {
+      ctx.log.debug("Ignoring inbound connection: error while adding peer", {
         err: e,
         id: conn.nodeInfo.id,
       });

@@ -171,7 +171,10 @@ Deno.test("switch: stopPeerForError → removePeer with typed reasons on both si
     assertEquals(a.sw.peers().size, 0);
     await b.reactors[0].until(() => b.reactors[0].removed.length === 1, "b removes a");
     assertEquals(b.reactors[0].removed[0].reason.kind, "connection_error");
+    // A protocol violation is an error for the operator; the other side's hang-up is churn.
     assert(a.logs.some((l) => l.startsWith("E Stopping peer for error")));
+    assert(b.logs.some((l) => l.startsWith("D Stopping peer for error")));
+    assert(!b.logs.some((l) => l.startsWith("E Stopping peer for error")));
   } finally {
     await stopAll(a, b);
   }

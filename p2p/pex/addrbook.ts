@@ -150,9 +150,14 @@ export class AddrBook {
   }
 
   /** Writes the book atomically to {@link filePath} (no-op without a path). Never throws. */
-  async save(): Promise<void> {
+  save(): Promise<void> {
+    return this.#save("info");
+  }
+
+  /** The periodic save logs at debug: every 2 min is churn, not news. */
+  async #save(level: "debug" | "info"): Promise<void> {
     if (!this.filePath) return;
-    this.#log.info("Saving AddrBook to file", { size: this.size() });
+    this.#log[level]("Saving AddrBook to file", { size: this.size() });
     try {
       await saveAddrBookFile(this.filePath, this.snapshot());
     } catch (err) {
@@ -167,7 +172,7 @@ export class AddrBook {
       } catch {
         return; // stopped: stop() saves once more itself
       }
-      await this.save();
+      await this.#save("debug");
     }
   }
 
@@ -223,7 +228,7 @@ export class AddrBook {
   removeAddress(addr: NetAddress): void {
     const ka = this.#lookup.get(addr.id);
     if (!ka) return;
-    this.#log.info("Remove address from book", { addr: ka.key });
+    this.#log.debug("Remove address from book", { addr: ka.key });
     this.#removeFromAllBuckets(ka);
   }
 
@@ -446,7 +451,7 @@ export class AddrBook {
     }
     if (!victim) victim = this.#pickOldest(bucket);
     if (!victim) return;
-    this.#log.info("new bucket is full, expiring new", { addr: victim.key });
+    this.#log.debug("new bucket is full, expiring new", { addr: victim.key });
     bucket.delete(victim.key);
     if (victim.removeNewBucket(idx) === 0) this.#forget(victim);
   }
@@ -470,7 +475,7 @@ export class AddrBook {
     if (bucket.size > OLD_BUCKET_SIZE) {
       const oldest = this.#pickOldest(bucket);
       if (oldest) {
-        this.#log.info("old bucket is full, dropping oldest", { addr: oldest.key, bucket: idx });
+        this.#log.debug("old bucket is full, dropping oldest", { addr: oldest.key, bucket: idx });
         bucket.delete(oldest.key);
         this.#forget(oldest);
       }

@@ -127,7 +127,8 @@ export class PexDialer {
       } catch (e) {
         if (e instanceof CurrentlyDialingOrExistingAddressError) return;
         if (h.signal.aborted || !h.sw.isRunning) return;
-        h.log.error("Error dialing seed", { err: e, seed: a });
+        // One dead seed is normal when several are configured; only "none worked" is an error.
+        h.log.info("Error dialing seed", { err: e, seed: a });
       }
     }
     if (h.seeds.length > 0) h.log.error("Couldn't connect to any seeds", {});
@@ -146,7 +147,8 @@ export async function ensurePeersRound(
 ): Promise<void> {
   const { outbound, inbound, dialing } = h.sw.numPeers();
   const numToDial = h.sw.maxNumOutboundPeers() - (outbound + dialing);
-  h.log.info("Ensure peers", {
+  // Every 30 s, even when nothing needs doing: debug (CometBFT: info, a log-noise complaint).
+  h.log.debug("Ensure peers", {
     numOutPeers: outbound,
     numInPeers: inbound,
     numDialing: dialing,
@@ -173,7 +175,7 @@ export async function ensurePeersRound(
   const peers = h.sw.peers().list();
   if (peers.length > 0 && periodic) {
     const peer = peers[Math.floor(h.random() * peers.length)];
-    h.log.info("We need more addresses. Sending pexRequest to random peer", { peer });
+    h.log.debug("We need more addresses. Sending pexRequest to random peer", { peer });
     h.requestAddrs(peer);
   }
   if (toDial.size === 0) {

@@ -141,7 +141,9 @@ export async function makeNode(opts: MakeNodeOptions = {}): Promise<TestNode> {
   const key = opts.key ?? NodeKey.generate();
   const logs: string[] = [];
   const logger = {
-    debug() {},
+    debug(msg: string, f?: Record<string, unknown>) {
+      logs.push(`D ${msg} ${f?.err instanceof Error ? f.err.message : (f?.err ?? "")}`);
+    },
     info(msg: string, f?: Record<string, unknown>) {
       logs.push(`I ${msg} ${f?.err instanceof Error ? f.err.message : ""}`);
     },
