@@ -6,6 +6,13 @@
  * N connections, each with its own node key, through the real handshake (SecretConnection +
  * NodeInfo exchange, `p2p/upgrade.ts`) and then holds them without sending anything.
  *
+ * The switchyard side is sampled twice: after plain full GCs (`gc()`), and after V8's
+ * memory-reducing GC (`gc({flavor: "last-resort"})`, which also shrinks the young generation
+ * grown during the handshake burst and releases V8's pooled pages — a per-process cost bounded
+ * by V8's semi-space limit, not a per-peer one). Both are printed, with the V8 heap and
+ * ArrayBuffer (external) parts. `IDLE_PEERS_DEBUG=1` also prints V8 heap spaces and resident
+ * anonymous mappings by size.
+ *
  * Run: deno run --allow-all bench/idle_peers.ts [--peers=N]
  * @module
  */
@@ -88,20 +95,53 @@ async function listener(): Promise<void> {
   });
   console.log(`READY ${node.addr.toString()}`);
   const input = new Lines(Deno.stdin.readable);
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (opts?: Record<string, string>) => void }).gc;
   try {
     for (;;) {
       const cmd = await input.next();
-      if (cmd !== "rss") continue;
-      gc?.();
+      if (cmd !== "rss" && cmd !== "rss-reduce") continue;
+      const opts = cmd === "rss-reduce"
+        ? { type: "major", execution: "sync", flavor: "last-resort" }
+        : undefined;
+      gc?.(opts);
       await sleep(50);
-      gc?.();
-      console.log(`RSS ${Deno.memoryUsage().rss} ${node.sw.peers().size}`);
+      gc?.(opts);
+      const m = Deno.memoryUsage();
+      console.log(`RSS ${m.rss} ${node.sw.peers().size} ${m.heapUsed} ${m.external}`);
+      if (Deno.env.get("IDLE_PEERS_DEBUG")) await debugMemory();
     }
   } catch {
     // stdin closed: done
   }
   await node.stop();
+}
+
+/** Where the resident memory is: V8 heap spaces and anonymous mappings grouped by size. */
+async function debugMemory(): Promise<void> {
+  const { getHeapSpaceStatistics } = await import("node:v8");
+  for (const sp of getHeapSpaceStatistics()) {
+    if (sp.space_size === 0) continue;
+    console.error(
+      `debug: ${sp.space_name} size ${mib(sp.space_size)} MiB used ${mib(sp.space_used_size)} MiB`,
+    );
+  }
+  const groups = new Map<string, { kb: number; n: number }>();
+  let cur = "";
+  for (const l of Deno.readTextFileSync("/proc/self/smaps").split("\n")) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(l)) cur = l;
+    const m = /^Rss:\s+(\d+) kB/.exec(l);
+    if (!m) continue;
+    const f = cur.split(/\s+/);
+    const [lo, hi] = f[0].split("-").map((x) => parseInt(x, 16));
+    const key = f[5] ? f[5] : `anon ${f[1]} ${Math.round((hi - lo) / 1024)}k`;
+    const g = groups.get(key) ?? { kb: 0, n: 0 };
+    g.kb += Number(m[1]);
+    g.n++;
+    groups.set(key, g);
+  }
+  for (const [k, g] of [...groups].sort((a, b) => b[1].kb - a[1].kb).slice(0, 8)) {
+    console.error(`debug: resident ${g.kb} kB in ${g.n} mapping(s): ${k}`);
+  }
 }
 
 // ---- child: idle clients ---------------------------------------------------------------------
@@ -147,7 +187,19 @@ function spawnClients(target: string): { child: Deno.ChildProcess; out: Lines } 
 
 // ---- parent -----------------------------------------------------------------------------------
 
-async function measureSwitchyard(): Promise<{ base: number; loaded: number }> {
+interface Sample {
+  rss: number;
+  peers: number;
+  heap: number;
+  external: number;
+}
+
+interface Ours {
+  plain: { base: Sample; loaded: Sample };
+  reduced: { base: Sample; loaded: Sample };
+}
+
+async function measureSwitchyard(): Promise<Ours> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--v8-flags=--expose-gc", SELF, "--listener", `--peers=${PEERS}`],
     stdin: "piped",
@@ -156,13 +208,14 @@ async function measureSwitchyard(): Promise<{ base: number; loaded: number }> {
   }).spawn();
   const out = new Lines(child.stdout);
   const stdin = child.stdin.getWriter();
-  const rss = async (): Promise<{ rss: number; peers: number }> => {
-    await stdin.write(enc.encode("rss\n"));
-    const [, r, p] = (await out.next((l) => l.startsWith("RSS "))).split(" ");
-    return { rss: Number(r), peers: Number(p) };
+  const rss = async (cmd = "rss"): Promise<Sample> => {
+    await stdin.write(enc.encode(`${cmd}\n`));
+    const [, r, p, h, e] = (await out.next((l) => l.startsWith("RSS "))).split(" ").map(Number);
+    return { rss: r, peers: p, heap: h, external: e };
   };
   const addr = (await out.next((l) => l.startsWith("READY "))).slice(6);
-  const base = (await rss()).rss;
+  const base = await rss();
+  const baseReduced = await rss("rss-reduce");
   const cl = spawnClients(addr);
   try {
     await cl.out.next((l) => l.startsWith("CONNECTED "));
@@ -171,8 +224,12 @@ async function measureSwitchyard(): Promise<{ base: number; loaded: number }> {
       progress("switchyard", r.peers);
     }
     await sleep(SETTLE_MS);
-    const loaded = (await rss()).rss;
-    return { base, loaded };
+    const loaded = await rss();
+    const loadedReduced = await rss("rss-reduce");
+    return {
+      plain: { base, loaded },
+      reduced: { base: baseReduced, loaded: loadedReduced },
+    };
   } finally {
     await cl.child.stdin.close();
     await cl.child.status;
@@ -236,15 +293,28 @@ if (import.meta.main) {
     const go = await measureGo();
     const ours = await measureSwitchyard();
     const per = (r: { base: number; loaded: number }) => (r.loaded - r.base) / PEERS;
-    console.log(
-      `idle_peers switchyard: RSS ${mib(ours.base)} -> ${mib(ours.loaded)} MiB with ${PEERS} ` +
-        `idle peers: ${(per(ours) / 1024).toFixed(1)} KiB/peer, ` +
-        `${mib(per(ours) * 1000)} MiB per 1000 peers`,
-    );
+    const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+    const oursLine = (label: string, r: { base: Sample; loaded: Sample }) => {
+      const p = per({ base: r.base.rss, loaded: r.loaded.rss });
+      console.log(
+        `idle_peers switchyard (${label}): RSS ${mib(r.base.rss)} -> ${mib(r.loaded.rss)} MiB ` +
+          `with ${PEERS} idle peers: ${kib(p)} KiB/peer, ${mib(p * 1000)} MiB per 1000 peers ` +
+          `(V8 heap used ${kib(per({ base: r.base.heap, loaded: r.loaded.heap }))} KiB/peer, ` +
+          `ArrayBuffers ${
+            kib(per({ base: r.base.external, loaded: r.loaded.external }))
+          } KiB/peer)`,
+      );
+      return p;
+    };
+    const plain = oursLine("after gc()", ours.plain);
+    const reduced = oursLine("after memory-reducing gc", ours.reduced);
     console.log(
       `idle_peers go: RSS ${mib(go.base)} -> ${mib(go.loaded)} MiB with ${PEERS} idle peers: ` +
-        `${(per(go) / 1024).toFixed(1)} KiB/peer, ${mib(per(go) * 1000)} MiB per 1000 peers`,
+        `${kib(per(go))} KiB/peer, ${mib(per(go) * 1000)} MiB per 1000 peers`,
     );
-    console.log(`idle_peers switchyard/go per peer: ${(per(ours) / per(go)).toFixed(2)}`);
+    console.log(
+      `idle_peers switchyard/go per peer: ${(plain / per(go)).toFixed(2)} after gc(), ` +
+        `${(reduced / per(go)).toFixed(2)} after memory-reducing gc`,
+    );
   }
 }

@@ -195,7 +195,10 @@ export class Peer {
     }
     this.#state = "running";
     this.#mconn.start();
-    this.#ticker = setInterval(() => this.#reportPending(), METRICS_TICKER_MS);
+    // No timer per peer when nobody collects the gauge.
+    if (this.#metrics !== nopMetrics) {
+      this.#ticker = setInterval(() => this.#reportPending(), METRICS_TICKER_MS);
+    }
   }
 
   /** Stops the connection and closes the socket. Idempotent; resolves when stopped. */

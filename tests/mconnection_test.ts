@@ -132,6 +132,36 @@ Deno.test("mconnection: messages 0 B..4 MiB arrive intact over loopback TCP", as
   await exchangeAllSizes(sa, sb);
 });
 
+Deno.test("mconnection: after a 1 MiB message both ends go back to small buffers", async () => {
+  const [sa, sb] = await tcpPair();
+  const chs: ChannelDescriptor[] = [
+    { id: 0x40, priority: 1, sendQueueCapacity: 4, recvBufferCapacity: 204800 },
+  ];
+  const a = new Side(sa, chs);
+  const b = new Side(sb, chs);
+  // Before anything moved: no output buffer, no reassembly buffer.
+  assertEquals(a.conn.bufferStats().out, 0);
+  assertEquals(a.conn.bufferStats().recv, [{ id: 0x40, size: 0 }]);
+  a.conn.start();
+  b.conn.start();
+  const big = pattern(1 << 20, 3);
+  assert(await a.conn.send(0x40, big));
+  await waitFor(() => b.count(0x40) === 1, "the 1 MiB message");
+  assertEquals(b.received.get(0x40)![0], big);
+  // A small message after it: the receiver drains and waits in its small read buffer again.
+  assert(await a.conn.send(0x40, Uint8Array.of(1, 2, 3)));
+  await waitFor(() => b.count(0x40) === 2, "the small message");
+  // The sender gives its output buffer back after the flush that left nothing pending.
+  await waitFor(() => a.conn.bufferStats().out === 0, "output buffer released");
+  const sb2 = b.conn.bufferStats();
+  assert(sb2.read > 0 && sb2.read <= 2048, `read buffer ${sb2.read}`);
+  assertEquals(sb2.recv, [{ id: 0x40, size: 0 }], "reassembly buffer released after delivery");
+  assertEquals(sb2.out, 0);
+  await a.conn.stop();
+  await b.conn.stop();
+  assertEquals(a.errors.length, 0);
+});
+
 Deno.test("mconnection: splitting and payload limits seen on the wire", async () => {
   const [sa, sb] = memPipe();
   const a = new Side(sa, CHS);

@@ -17,6 +17,7 @@ import {
   type Signer,
 } from "../p2p/conn/crypto.ts";
 import { FrameOpener, FrameSealer, SEALED_FRAME_SIZE } from "../p2p/conn/frame.ts";
+import { SealedStream } from "../p2p/conn/sealed_stream.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   deriveSecrets,
@@ -564,5 +565,27 @@ Deno.test("handshake abort through AbortSignal", async () => {
     assert.ok(err instanceof HandshakeAbortedError, String(err));
   } finally {
     clearTimeout(t);
+  }
+});
+
+Deno.test("SealedStream: after a 1 MiB write and a small one, both ends hold only small buffers", async () => {
+  const [ca, cb] = await tcpPair();
+  const k1 = rand(32), k2 = rand(32);
+  const a = new SealedStream(ca, k1, k2);
+  const b = new SealedStream(cb, k2, k1);
+  try {
+    const big = rand(1 << 20);
+    const [, got] = await Promise.all([a.write(big), readAllFrom(b, big.length)]);
+    assert.equal(hex(got), hex(big));
+    // The 1 MiB write borrowed a large sealing buffer and gave it back once written.
+    assert.equal(a.bufferStats().seal, 0);
+    // The next small exchange drains the receive side, which then waits in its small buffer.
+    await a.write(Uint8Array.of(7));
+    assert.deepEqual(await readAllFrom(b, 1), Uint8Array.of(7));
+    assert.equal(a.bufferStats().seal, 0);
+    assert.ok(b.bufferStats().read <= 2 * SEALED_FRAME_SIZE, `read ${b.bufferStats().read}`);
+  } finally {
+    a.close();
+    b.close();
   }
 });

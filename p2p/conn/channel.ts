@@ -4,6 +4,7 @@
  * and the reassembly buffer of incoming packets (spec §5.2–§5.4).
  * @module
  */
+import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import { payloadSizeFor, writePacketMsg } from "./packet.ts";
 
 /** Default send queue capacity, in messages (Go `defaultSendQueueCapacity`). */
@@ -14,8 +15,9 @@ export const DEFAULT_RECV_BUFFER_CAPACITY = 4096;
 export const DEFAULT_RECV_MESSAGE_CAPACITY = 22020096;
 /** Factor applied to `recentlySent` at every stats tick (every 2 s). */
 const RECENTLY_SENT_DECAY = 0.8;
-/** A reassembly buffer grown past this is dropped after delivery instead of kept for reuse. */
-const KEEP_RECV_BUFFER_MAX = 1 << 20;
+/** Reassembly buffers above this size are not kept in the shared pool after delivery. */
+const POOL_RECV_BUFFER_MAX = 1 << 20;
+const NO_BUFFER = new Uint8Array(0);
 
 /** Static description of a channel (Go `ChannelDescriptor`); zero/absent values take defaults. */
 export interface ChannelDescriptor {
@@ -73,8 +75,9 @@ export class Channel {
 
   readonly #maxChunk: number;
   readonly #onQueued: () => void;
-  // Ring buffer of queued messages.
-  readonly #queue: (Uint8Array | undefined)[];
+  // Ring buffer of queued messages, grown on demand up to sendQueueCapacity (an idle channel
+  // of capacity 100 holds no 100-slot array).
+  #queue: (Uint8Array | undefined)[] = [];
   #qHead = 0;
   #qLen = 0;
   // Senders waiting for queue room, FIFO.
@@ -82,8 +85,8 @@ export class Channel {
   // Message being split into packets.
   #sending: Uint8Array | null = null;
   #sendingOff = 0;
-  // Reassembly.
-  #recvBuf: Uint8Array;
+  // Reassembly: a buffer exists only while a multi-packet message is arriving.
+  #recvBuf: Uint8Array = NO_BUFFER;
   #recvLen = 0;
 
   /**
@@ -94,8 +97,11 @@ export class Channel {
     this.desc = fillDefaults(desc);
     this.#maxChunk = payloadSizeFor(this.desc.id, maxPayload);
     this.#onQueued = onQueued;
-    this.#queue = new Array(this.desc.sendQueueCapacity);
-    this.#recvBuf = new Uint8Array(this.desc.recvBufferCapacity);
+  }
+
+  /** Size of the reassembly buffer (0 between messages). */
+  get recvBufferSize(): number {
+    return this.#recvBuf.length;
   }
 
   /** Messages queued or partly sent (Go `sendQueueSize`). */
@@ -196,31 +202,58 @@ export class Channel {
       throw new RecvCapacityError(this.desc.id, this.desc.recvMessageCapacity, total);
     }
     if (eof && this.#recvLen === 0) return data.slice();
-    if (total > this.#recvBuf.length) {
-      const grown = new Uint8Array(
-        Math.min(Math.max(total, this.#recvBuf.length * 2), this.desc.recvMessageCapacity),
-      );
-      grown.set(this.#recvBuf.subarray(0, this.#recvLen));
-      this.#recvBuf = grown;
-    }
+    if (total > this.#recvBuf.length) this.#growRecvBuf(total);
     this.#recvBuf.set(data, this.#recvLen);
     this.#recvLen = total;
     if (!eof) return null;
     const msg = this.#recvBuf.slice(0, total);
-    this.#recvLen = 0;
-    if (this.#recvBuf.length > KEEP_RECV_BUFFER_MAX) {
-      this.#recvBuf = new Uint8Array(this.desc.recvBufferCapacity);
-    }
+    this.#releaseRecvBuf();
     return msg;
   }
 
-  /** Decays `recentlySent` (called every 2 s, Go `updateStats`). */
-  updateStats(): void {
-    this.recentlySent = Math.trunc(this.recentlySent * RECENTLY_SENT_DECAY);
+  /**
+   * Grows the reassembly buffer to hold `total` bytes: the descriptor's initial capacity first,
+   * then doubling, in power-of-two sizes so the pool can serve them.
+   */
+  #growRecvBuf(total: number): void {
+    let size = Math.max(this.#recvBuf.length * 2, this.desc.recvBufferCapacity);
+    while (size < total) size *= 2;
+    size = size <= POOL_RECV_BUFFER_MAX ? 2 ** Math.ceil(Math.log2(size)) : size;
+    size = Math.min(size, Math.max(total, this.desc.recvMessageCapacity));
+    const grown = size <= POOL_RECV_BUFFER_MAX ? borrowBuffer(size) : new Uint8Array(size);
+    if (this.#recvLen > 0) grown.set(this.#recvBuf.subarray(0, this.#recvLen));
+    if (this.#recvBuf.length > 0 && this.#recvBuf.length <= POOL_RECV_BUFFER_MAX) {
+      returnBuffer(this.#recvBuf);
+    }
+    this.#recvBuf = grown;
+  }
+
+  #releaseRecvBuf(): void {
+    const buf = this.#recvBuf;
+    this.#recvBuf = NO_BUFFER;
+    this.#recvLen = 0;
+    if (buf.length > 0 && buf.length <= POOL_RECV_BUFFER_MAX) returnBuffer(buf);
+  }
+
+  /** Decays `recentlySent` for `ticks` 2 s ticks (Go `updateStats`, once per tick). */
+  updateStats(ticks = 1): void {
+    let v = this.recentlySent;
+    for (let i = 0; i < ticks && v > 0; i++) v = Math.trunc(v * RECENTLY_SENT_DECAY);
+    this.recentlySent = v;
   }
 
   #push(msg: Uint8Array): void {
-    const cap = this.#queue.length;
+    let cap = this.#queue.length;
+    if (this.#qLen === cap) {
+      // Full ring below the capacity (callers checked it): unroll into a larger one.
+      const grown: (Uint8Array | undefined)[] = new Array(
+        Math.min(this.desc.sendQueueCapacity, Math.max(4, cap * 2)),
+      );
+      for (let i = 0; i < this.#qLen; i++) grown[i] = this.#queue[(this.#qHead + i) % cap];
+      this.#queue = grown;
+      this.#qHead = 0;
+      cap = grown.length;
+    }
     this.#queue[(this.#qHead + this.#qLen) % cap] = msg;
     this.#qLen++;
   }

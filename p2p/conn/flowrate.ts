@@ -65,6 +65,9 @@ function clockRound(ms: number): number {
   return Math.round(ms / CLOCK_RESOLUTION_MS) * CLOCK_RESOLUTION_MS;
 }
 
+/** The default clock, shared by every monitor (no per-monitor closures). */
+const defaultClock = () => clockRound(performance.now());
+
 /** Monitors and limits the rate of one data stream (send or receive side of a connection). */
 export class FlowMonitor {
   readonly #now: () => number;
@@ -84,8 +87,9 @@ export class FlowMonitor {
   #tLast: number;
 
   constructor(opts: FlowMonitorOptions = {}) {
-    const now = opts.now ?? (() => performance.now());
-    this.#now = () => clockRound(now());
+    const custom = opts.now;
+    const now = custom ?? (() => performance.now());
+    this.#now = custom ? () => clockRound(custom()) : defaultClock;
     const sample = clockRound(opts.sampleMs ?? DEFAULT_SAMPLE_MS);
     this.#sampleMs = sample > 0 ? sample : DEFAULT_SAMPLE_MS;
     this.#windowSec = (opts.windowMs && opts.windowMs > 0 ? opts.windowMs : DEFAULT_WINDOW_MS) /

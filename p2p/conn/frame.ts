@@ -8,6 +8,7 @@
  * @module
  */
 import { FrameError } from "../errors.ts";
+import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import { type Aead, AEAD_NONCE_SIZE, AEAD_TAG_SIZE, defaultAead } from "./crypto.ts";
 
 /** Size of the little-endian data length prefix of a frame. */
@@ -18,6 +19,8 @@ export const DATA_MAX_SIZE = 1024;
 export const TOTAL_FRAME_SIZE = DATA_MAX_SIZE + DATA_LEN_SIZE;
 /** Sealed frame size on the wire, always. */
 export const SEALED_FRAME_SIZE = TOTAL_FRAME_SIZE + AEAD_TAG_SIZE;
+
+const EMPTY = new Uint8Array(0);
 
 /** A 12-byte nonce `00000000 ‖ LE64 counter`, incremented in place. */
 class Nonce {
@@ -46,16 +49,19 @@ class Nonce {
 }
 
 /**
- * The sending half: splits data into frames and seals them into one growing, reused output
- * buffer. The plaintext scratch frame is reused too, so — as in Go — padding carries stale
- * bytes of earlier frames (authenticated, ignored by receivers).
+ * The sending half: splits data into frames and seals them into an output buffer borrowed from
+ * the shared pool (a power-of-two number of frames), kept while writes need no larger one and
+ * given back by {@link FrameSealer.release} once written, so an idle connection holds none.
+ * The plaintext scratch frame is reused
+ * too, so — as in Go — padding carries stale bytes of earlier frames of this connection
+ * (authenticated, ignored by receivers).
  */
 export class FrameSealer {
   readonly #aead: Aead;
   readonly #nonce = new Nonce();
   readonly #frame = new Uint8Array(TOTAL_FRAME_SIZE);
   readonly #frameView = new DataView(this.#frame.buffer);
-  #out = new Uint8Array(SEALED_FRAME_SIZE);
+  #out: Uint8Array = EMPTY;
 
   constructor(key: Uint8Array, aead: (key: Uint8Array) => Aead = defaultAead) {
     this.#aead = aead(key);
@@ -74,7 +80,8 @@ export class FrameSealer {
     const n = Math.ceil(data.length / DATA_MAX_SIZE);
     const need = n * SEALED_FRAME_SIZE;
     if (this.#out.length < need) {
-      this.#out = new Uint8Array(Math.max(need, this.#out.length * 2));
+      this.release();
+      this.#out = borrowBuffer(SEALED_FRAME_SIZE * 2 ** Math.ceil(Math.log2(n)));
     }
     const out = this.#out;
     const frame = this.#frame;
@@ -87,6 +94,20 @@ export class FrameSealer {
       this.#nonce.increment();
     }
     return out.subarray(0, need);
+  }
+
+  /**
+   * Gives the output buffer back to the pool (call when the last sealed view was written and is
+   * no longer used); the next seal borrows again.
+   */
+  release(): void {
+    if (this.#out.length > 0) returnBuffer(this.#out);
+    this.#out = EMPTY;
+  }
+
+  /** Size of the output buffer currently held. */
+  get bufferSize(): number {
+    return this.#out.length;
   }
 }
 

@@ -15,6 +15,7 @@
 import { type Logger, nopLogger } from "../../libs/log.ts";
 import { AlreadyStartedError, InvalidParametersError } from "../errors.ts";
 import { Channel, type ChannelDescriptor, fillDefaults, RecvCapacityError } from "./channel.ts";
+import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import { FlowMonitor } from "./flowrate.ts";
 import {
   decodePacket,
@@ -57,10 +58,19 @@ export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
 /** PacketMsgs per send batch (Go `numBatchPacketMsgs`). */
 const NUM_BATCH_PACKET_MSGS = 10;
-/** Output buffer size (Go `minWriteBufferSize`). */
+/** Largest output buffer, used while a burst is being written (Go `minWriteBufferSize`). */
 const MIN_WRITE_BUFFER_SIZE = 65536;
-/** Read buffer size; holds many packets so one read serves several. */
+/** Largest read buffer, used under bulk traffic so one read serves many packets. */
 const READ_BUFFER_SIZE = 65536;
+/**
+ * Read buffer held while idle (a pending read always holds one): pings, pongs and small
+ * messages fit; a read that fills it, or a packet larger than it, switches to a pooled large
+ * buffer until the received data is drained again.
+ */
+const SMALL_READ_BUFFER_SIZE = 1024;
+/** Output buffer for pings, pongs and small batches; borrowed per burst, never held idle. */
+const SMALL_WRITE_BUFFER_SIZE = 2048;
+const EMPTY = new Uint8Array(0);
 /** Period of the `recentlySent` decay (Go `updateStats`). */
 const UPDATE_STATS_MS = 2000;
 
@@ -111,7 +121,6 @@ class Wakeup {
 export class MConnection {
   readonly #stream: ByteStream;
   readonly #channels: Channel[];
-  readonly #byId: (Channel | undefined)[] = new Array(256);
   readonly #onReceive: (chId: number, msg: Uint8Array) => void;
   readonly #onError: (err: Error) => void;
   readonly #config: MConnConfig;
@@ -139,12 +148,20 @@ export class MConnection {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTicker: ReturnType<typeof setInterval> | undefined;
-  #statsTicker: ReturnType<typeof setInterval> | undefined;
+  /** Stats ticks (every {@link UPDATE_STATS_MS} since creation) already applied. */
+  #statsTick = 0;
 
-  readonly #out: Uint8Array;
+  /** Output buffer: {@link EMPTY} while idle, else borrowed from the pool (small, then large). */
+  #out: Uint8Array = EMPTY;
   #outLen = 0;
-  /** Room reserved before a batch: one batch of maximal packets. */
-  readonly #batchReserve: number;
+  /** Room checked before each PacketMsg: one maximal packet on any channel. */
+  readonly #packetReserve: number;
+  /** Size of the large output buffer (today's fixed size). */
+  readonly #bigOutSize: number;
+  /** Size of the large read buffer. */
+  readonly #bigReadSize: number;
+  /** The read buffer in use by the receive routine. */
+  #readBuf: Uint8Array = EMPTY;
 
   constructor(
     stream: ByteStream,
@@ -174,18 +191,31 @@ export class MConnection {
       this.#dataQueued = true;
       this.#wake.notify();
     };
+    const seen = new Set<number>();
     this.#channels = channels.map((d) => {
       const filled = fillDefaults(d);
-      if (this.#byId[filled.id]) {
-        throw new InvalidParametersError(`duplicate channel ${filled.id}`);
-      }
-      const ch = new Channel(filled, cfg.maxPacketMsgPayloadSize, onQueued);
-      this.#byId[filled.id] = ch;
-      return ch;
+      if (seen.has(filled.id)) throw new InvalidParametersError(`duplicate channel ${filled.id}`);
+      seen.add(filled.id);
+      return new Channel(filled, cfg.maxPacketMsgPayloadSize, onQueued);
     });
-    this.#batchReserve = NUM_BATCH_PACKET_MSGS *
-      delimitedPacketMsgSize(255, true, cfg.maxPacketMsgPayloadSize);
-    this.#out = new Uint8Array(Math.max(MIN_WRITE_BUFFER_SIZE, this.#batchReserve * 2));
+    this.#packetReserve = delimitedPacketMsgSize(255, true, cfg.maxPacketMsgPayloadSize);
+    this.#bigOutSize = Math.max(
+      MIN_WRITE_BUFFER_SIZE,
+      2 * NUM_BATCH_PACKET_MSGS * this.#packetReserve,
+    );
+    this.#bigReadSize = Math.max(READ_BUFFER_SIZE, 2 * (this.#maxPacketSize + 10));
+  }
+
+  /**
+   * Current buffer sizes, for tests and diagnostics: the output buffer (0 while none is
+   * borrowed), the read buffer in use, and each channel's reassembly buffer (0 while none).
+   */
+  bufferStats(): { out: number; read: number; recv: { id: number; size: number }[] } {
+    return {
+      out: this.#out.length,
+      read: this.#readBuf.length,
+      recv: this.#channels.map((ch) => ({ id: ch.desc.id, size: ch.recvBufferSize })),
+    };
   }
 
   /** True between {@link start} and the beginning of a stop. */
@@ -201,9 +231,6 @@ export class MConnection {
       this.#pingDue = true;
       this.#wake.notify();
     }, this.#config.pingIntervalMs);
-    this.#statsTicker = setInterval(() => {
-      for (const ch of this.#channels) ch.updateStats();
-    }, UPDATE_STATS_MS);
     this.#sendDone = this.#sendRoutine();
     this.#recvDone = this.#recvRoutine();
   }
@@ -232,7 +259,7 @@ export class MConnection {
         let exhausted = false;
         while (!exhausted && !this.#ac.signal.aborted) {
           await this.#sendMonitor.limit(this.#config.sendRate, this.#ac.signal);
-          if (this.#outLen + this.#batchReserve > this.#out.length) await this.#flush();
+          await this.#makeRoom(this.#packetReserve);
           exhausted = this.#sendBatch();
         }
         await this.#flush();
@@ -275,6 +302,7 @@ export class MConnection {
 
   /** Duration, flow monitors and per-channel queue state (Go `Status()`). */
   status(): ConnectionStatus {
+    this.#applyStatsTicks();
     return {
       duration: performance.now() - this.#created,
       sendMonitor: this.#sendMonitor.status(),
@@ -289,12 +317,32 @@ export class MConnection {
     };
   }
 
+  /** The channel with id `chId` (a scan: connections have a handful of channels). */
+  #channel(chId: number): Channel | undefined {
+    for (const ch of this.#channels) if (ch.desc.id === chId) return ch;
+    return undefined;
+  }
+
+  /**
+   * Applies the `recentlySent` decay of every 2 s tick that passed since the last call (Go runs
+   * a ticker; decaying on demand gives the scheduler the same values, as every byte counted
+   * goes through a batch that first applies the ticks before it, and spares a timer per
+   * connection).
+   */
+  #applyStatsTicks(): void {
+    const tick = Math.floor((performance.now() - this.#created) / UPDATE_STATS_MS);
+    const k = tick - this.#statsTick;
+    if (k <= 0) return;
+    this.#statsTick = tick;
+    for (const ch of this.#channels) ch.updateStats(k);
+  }
+
   #sendChannel(chId: number): Channel | undefined {
     if (this.#state !== "running") {
       this.#log.debug("Send on a connection that is not running", { chID: chId });
       return undefined;
     }
-    const ch = this.#byId[chId];
+    const ch = this.#channel(chId);
     if (!ch) this.#log.error(`Cannot send bytes, unknown channel ${chId}`);
     return ch;
   }
@@ -303,11 +351,9 @@ export class MConnection {
 
   #clearTimers(): void {
     clearInterval(this.#pingTicker);
-    clearInterval(this.#statsTicker);
     clearTimeout(this.#flushTimer);
     clearTimeout(this.#pongTimer);
     this.#pingTicker =
-      this.#statsTicker =
       this.#flushTimer =
       this.#pongTimer =
         undefined;
@@ -353,7 +399,7 @@ export class MConnection {
         }
         if (this.#pingDue) {
           this.#pingDue = false;
-          if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          await this.#makeRoom(PING_PONG_WIRE_SIZE);
           this.#log.debug("Send Ping");
           this.#outLen = writePing(this.#out, this.#outLen);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
@@ -363,7 +409,7 @@ export class MConnection {
         }
         if (this.#pongRequested) {
           this.#pongRequested = false;
-          if (this.#outLen + PING_PONG_WIRE_SIZE > this.#out.length) await this.#flush();
+          await this.#makeRoom(PING_PONG_WIRE_SIZE);
           this.#log.debug("Send Pong");
           this.#outLen = writePong(this.#out, this.#outLen);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
@@ -384,7 +430,7 @@ export class MConnection {
             this.#dataQueued = true;
             continue;
           }
-          if (this.#outLen + this.#batchReserve > this.#out.length) await this.#flush();
+          await this.#makeRoom(this.#packetReserve);
           if (!this.#sendBatch()) this.#dataQueued = true;
           // Throttle off: flush once the burst is written (a timer would add ≥ 1 ms per hop).
           else if (this.#config.flushThrottleMs <= 0) this.#flushDue = true;
@@ -402,6 +448,7 @@ export class MConnection {
    * pending channel with the least `recentlySent / priority`. Returns true when nothing is left.
    */
   #sendBatch(): boolean {
+    this.#applyStatsTicks();
     const start = this.#outLen;
     let exhausted = false;
     for (let i = 0; i < NUM_BATCH_PACKET_MSGS; i++) {
@@ -410,6 +457,8 @@ export class MConnection {
         exhausted = true;
         break;
       }
+      // Full (and already large): the caller flushes and comes back for the rest.
+      if (!this.#reserve(this.#packetReserve)) break;
       this.#outLen = ch.writeNextPacket(this.#out, this.#outLen);
     }
     const written = this.#outLen - start;
@@ -447,8 +496,36 @@ export class MConnection {
     }, this.#config.flushThrottleMs);
   }
 
-  /** One `stream.write` of everything buffered. */
-  async #flush(): Promise<void> {
+  /**
+   * Makes room for `n` more bytes in the output buffer: borrows a small buffer, or trades it
+   * for a large one, keeping what is buffered. False when even the large buffer is too full.
+   */
+  #reserve(n: number): boolean {
+    const need = this.#outLen + n;
+    const cur = this.#out;
+    if (need <= cur.length) return true;
+    if (cur.length >= this.#bigOutSize) return false;
+    const next = borrowBuffer(
+      need <= SMALL_WRITE_BUFFER_SIZE ? SMALL_WRITE_BUFFER_SIZE : this.#bigOutSize,
+    );
+    if (this.#outLen > 0) next.set(cur.subarray(0, this.#outLen));
+    if (cur !== EMPTY) returnBuffer(cur);
+    this.#out = next;
+    return need <= next.length;
+  }
+
+  /** {@link reserve}, flushing first when the large buffer is full. */
+  async #makeRoom(n: number): Promise<void> {
+    if (this.#reserve(n)) return;
+    await this.#flush(false);
+    this.#reserve(n);
+  }
+
+  /**
+   * One `stream.write` of everything buffered. When nothing else is waiting to be written, the
+   * output buffer goes back to the pool: an idle connection holds none.
+   */
+  async #flush(release = true): Promise<void> {
     if (this.#flushTimer !== undefined) {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
@@ -457,6 +534,11 @@ export class MConnection {
     const n = this.#outLen;
     await this.#stream.write(this.#out.subarray(0, n));
     this.#outLen = 0;
+    // The stream is done with the bytes once write resolved (the buffer was reused before too).
+    if (release && !this.#dataQueued && !this.#pingDue && !this.#pongRequested) {
+      returnBuffer(this.#out);
+      this.#out = EMPTY;
+    }
   }
 
   #startPongTimer(): void {
@@ -472,13 +554,17 @@ export class MConnection {
 
   async #recvRoutine(): Promise<void> {
     const signal = this.#ac.signal;
-    const buf = new Uint8Array(Math.max(READ_BUFFER_SIZE, 2 * (this.#maxPacketSize + 10)));
+    const small = new Uint8Array(SMALL_READ_BUFFER_SIZE);
+    let buf = this.#readBuf = small;
     let start = 0; // first unparsed byte
     let end = 0; // end of valid data
+    let lastRead = 0; // bytes the last read returned
+    let lastFilled = false; // whether it filled all the room it was given
     const max = this.#maxPacketSize;
     try {
       while (!signal.aborted) {
-        // Parse every complete packet already buffered.
+        // Parse every complete packet already buffered; `want` = bytes the partial one needs.
+        let want = 0;
         while (true) {
           // uvarint length prefix (Go accepts up to 10 bytes, non-minimal forms included).
           let len = 0;
@@ -498,7 +584,10 @@ export class MConnection {
               return;
             }
           }
-          if (!complete) break;
+          if (!complete) {
+            want = 10;
+            break;
+          }
           if (len > max) {
             this.#fail({
               code: "bad_packet",
@@ -506,7 +595,10 @@ export class MConnection {
             });
             return;
           }
-          if (end - p < len) break;
+          if (end - p < len) {
+            want = p - start + len;
+            break;
+          }
           const delay = this.#recvMonitor.limitDelayMs(this.#config.recvRate);
           if (delay > 0) {
             await this.#recvMonitor.limit(this.#config.recvRate, signal);
@@ -518,26 +610,52 @@ export class MConnection {
           if (!this.#handlePacket(body)) return;
           if (signal.aborted) return;
         }
-        // Compact, then read more.
         if (start === end) {
+          // Drained: unless data is streaming (the last read alone would not have fit the
+          // small buffer), wait for the next data in the small buffer, so a peer that went
+          // idle holds only that one (at the latest after its next ping).
           start = end = 0;
+          if (buf !== small && lastRead < small.length) {
+            returnBuffer(buf);
+            buf = this.#readBuf = small;
+          }
+        } else if (buf === small) {
+          // A partial packet: compact; a packet larger than the small buffer, or a read that
+          // filled all the room it was given (more is waiting), moves to a large pooled one.
+          if (start > 0) {
+            small.copyWithin(0, start, end);
+            end -= start;
+            start = 0;
+          }
+          if (want > small.length || lastFilled) {
+            const big = borrowBuffer(this.#bigReadSize);
+            big.set(small.subarray(0, end));
+            buf = this.#readBuf = big;
+          }
         } else if (start > 0 && buf.length - end < max + 10) {
           buf.copyWithin(0, start, end);
           end -= start;
           start = 0;
         }
+        const room = buf.length - end;
         const n = await this.#stream.read(buf.subarray(end));
         if (n === null) {
           if (!signal.aborted) {
-            this.#log.info("Connection is closed @ recvRoutine (likely by the other side)");
+            this.#log.debug("Connection is closed @ recvRoutine (likely by the other side)");
             this.#fail({ code: "eof" });
           }
           return;
         }
         end += n;
+        lastRead = n;
+        lastFilled = n === room;
       }
     } catch (err) {
       if (!signal.aborted) this.#fail({ code: "io", cause: err });
+    } finally {
+      // The read has settled, so nothing writes into a large buffer any more.
+      if (buf !== small) returnBuffer(buf);
+      this.#readBuf = EMPTY;
     }
   }
 
@@ -565,7 +683,7 @@ export class MConnection {
         return true;
       case "msg": {
         const ch = pkt.channelId >= 0 && pkt.channelId <= 255
-          ? this.#byId[pkt.channelId]
+          ? this.#channel(pkt.channelId)
           : undefined;
         if (!ch) {
           this.#fail({ code: "unknown_channel", channelId: pkt.channelId });

@@ -6,14 +6,19 @@
  * @module
  */
 import { ConnectionClosedError, P2PError } from "../errors.ts";
+import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import type { Aead } from "./crypto.ts";
 import { DATA_MAX_SIZE, FrameOpener, FrameSealer, SEALED_FRAME_SIZE } from "./frame.ts";
 import { type ByteStream, closeQuietly, type RawConn, writeAll } from "./stream.ts";
 
-/** Initial receive buffer: handshakes and small messages need only a few frames. */
-const RECV_BUFFER_INITIAL = 4 * SEALED_FRAME_SIZE;
+/**
+ * Receive buffer held while idle (a pending socket read always holds one): handshake messages,
+ * pings and small messages fit. A read that fills it switches to a pooled large buffer until
+ * the buffered frames are consumed again.
+ */
+const RECV_BUFFER_SMALL = 2 * SEALED_FRAME_SIZE;
 /** Receive buffer under bulk traffic: many sealed frames per socket read, fewer syscalls. */
-const RECV_BUFFER_MAX = 128 * SEALED_FRAME_SIZE;
+const RECV_BUFFER_LARGE = 128 * SEALED_FRAME_SIZE;
 
 /**
  * Plaintext per socket write. A write call larger than this is sealed and written in batches of
@@ -34,9 +39,12 @@ export class SealedStream implements ByteStream {
   readonly #conn: RawConn;
   readonly #sealer: FrameSealer;
   readonly #opener: FrameOpener;
-  #rbuf = new Uint8Array(RECV_BUFFER_INITIAL);
+  readonly #rsmall = new Uint8Array(RECV_BUFFER_SMALL);
+  #rbuf = this.#rsmall;
   #rstart = 0;
   #rend = 0;
+  /** Whether the last socket read filled all the room it was given (more is likely waiting). */
+  #lastFilled = false;
   /** Decrypted bytes of the current frame not yet delivered (a view into the opener's frame). */
   #pending: Uint8Array = new Uint8Array(0);
   #reading = false;
@@ -103,11 +111,28 @@ export class SealedStream implements ByteStream {
 
   /** Reads more raw bytes; false on EOF at a frame boundary, throws on EOF inside a frame. */
   async #fill(): Promise<boolean> {
-    if (this.#rstart > 0 && this.#rbuf.length - this.#rend < SEALED_FRAME_SIZE) {
+    if (this.#rstart === this.#rend) {
+      this.#rstart = this.#rend = 0;
+      // Nothing buffered and no sign of more: wait in the small buffer, so an idle
+      // connection holds only that one.
+      if (this.#rbuf !== this.#rsmall && !this.#lastFilled) {
+        returnBuffer(this.#rbuf);
+        this.#rbuf = this.#rsmall;
+      }
+    } else if (this.#rstart > 0 && this.#rbuf.length - this.#rend < SEALED_FRAME_SIZE) {
       this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
       this.#rend -= this.#rstart;
       this.#rstart = 0;
     }
+    // The small buffer came back full: bulk traffic, continue in a large one.
+    if (this.#lastFilled && this.#rbuf === this.#rsmall) {
+      const big = borrowBuffer(RECV_BUFFER_LARGE);
+      big.set(this.#rbuf.subarray(this.#rstart, this.#rend));
+      this.#rend -= this.#rstart;
+      this.#rstart = 0;
+      this.#rbuf = big;
+    }
+    const room = this.#rbuf.length - this.#rend;
     const got = await this.#conn.read(this.#rbuf.subarray(this.#rend));
     if (got === null) {
       if (this.#rend === this.#rstart) return false;
@@ -116,14 +141,7 @@ export class SealedStream implements ByteStream {
       );
     }
     this.#rend += got;
-    // A read that filled the buffer means bulk traffic: grow (once per doubling) up to the max.
-    if (this.#rend === this.#rbuf.length && this.#rbuf.length < RECV_BUFFER_MAX) {
-      const bigger = new Uint8Array(Math.min(RECV_BUFFER_MAX, this.#rbuf.length * 4));
-      bigger.set(this.#rbuf.subarray(this.#rstart, this.#rend));
-      this.#rend -= this.#rstart;
-      this.#rstart = 0;
-      this.#rbuf = bigger;
-    }
+    this.#lastFilled = got === room;
     return true;
   }
 
@@ -148,11 +166,19 @@ export class SealedStream implements ByteStream {
         const sealed = this.#sealer.seal(p.subarray(off, off + MAX_WRITE_BATCH));
         await writeAll(this.#conn, sealed);
       }
+      // Written: a large sealing buffer goes back to the pool (not after a failure, when the
+      // socket might still hold it).
+      this.#sealer.release();
     } catch (e) {
       const err = ioError(e, this.#closed);
       this.close();
       throw err;
     }
+  }
+
+  /** Buffer sizes, for tests: the receive buffer and the sealer's output buffer. */
+  bufferStats(): { read: number; seal: number } {
+    return { read: this.#rbuf.length, seal: this.#sealer.bufferSize };
   }
 
   /** Closes the socket (idempotent); pending and later reads/writes fail with ConnectionClosedError. */
