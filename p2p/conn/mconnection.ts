@@ -559,7 +559,7 @@ export class MConnection {
     let start = 0; // first unparsed byte
     let end = 0; // end of valid data
     let lastRead = 0; // bytes the last read returned
-    let lastFilled = false; // whether it filled all the room it was given
+    let fills = 0; // consecutive reads that filled all the room they were given
     const max = this.#maxPacketSize;
     try {
       while (!signal.aborted) {
@@ -620,14 +620,14 @@ export class MConnection {
             buf = this.#readBuf = small;
           }
         } else if (buf === small) {
-          // A partial packet: compact; a packet larger than the small buffer, or a read that
-          // filled all the room it was given (more is waiting), moves to a large pooled one.
+          // A partial packet: compact; a packet larger than the small buffer, or reads that
+          // keep filling all the room they are given (bulk traffic), move to a large pooled one.
           if (start > 0) {
             small.copyWithin(0, start, end);
             end -= start;
             start = 0;
           }
-          if (want > small.length || lastFilled) {
+          if (want > small.length || fills >= 2) {
             const big = borrowBuffer(this.#bigReadSize);
             big.set(small.subarray(0, end));
             buf = this.#readBuf = big;
@@ -648,7 +648,7 @@ export class MConnection {
         }
         end += n;
         lastRead = n;
-        lastFilled = n === room;
+        fills = n === room ? fills + 1 : 0;
       }
     } catch (err) {
       if (!signal.aborted) this.#fail({ code: "io", cause: err });

@@ -43,8 +43,8 @@ export class SealedStream implements ByteStream {
   #rbuf = this.#rsmall;
   #rstart = 0;
   #rend = 0;
-  /** Whether the last socket read filled all the room it was given (more is likely waiting). */
-  #lastFilled = false;
+  /** Consecutive socket reads that filled all the room they were given (more is waiting). */
+  #fills = 0;
   /** Decrypted bytes of the current frame not yet delivered (a view into the opener's frame). */
   #pending: Uint8Array = new Uint8Array(0);
   #reading = false;
@@ -115,7 +115,7 @@ export class SealedStream implements ByteStream {
       this.#rstart = this.#rend = 0;
       // Nothing buffered and no sign of more: wait in the small buffer, so an idle
       // connection holds only that one.
-      if (this.#rbuf !== this.#rsmall && !this.#lastFilled) {
+      if (this.#rbuf !== this.#rsmall && this.#fills === 0) {
         returnBuffer(this.#rbuf);
         this.#rbuf = this.#rsmall;
       }
@@ -124,8 +124,9 @@ export class SealedStream implements ByteStream {
       this.#rend -= this.#rstart;
       this.#rstart = 0;
     }
-    // The small buffer came back full: bulk traffic, continue in a large one.
-    if (this.#lastFilled && this.#rbuf === this.#rsmall) {
+    // The small buffer came back full twice in a row: bulk traffic, continue in a large one.
+    // (Once is common at the end of a handshake; an idle peer must not wait in a large one.)
+    if (this.#fills >= 2 && this.#rbuf === this.#rsmall) {
       const big = borrowBuffer(RECV_BUFFER_LARGE);
       big.set(this.#rbuf.subarray(this.#rstart, this.#rend));
       this.#rend -= this.#rstart;
@@ -141,7 +142,7 @@ export class SealedStream implements ByteStream {
       );
     }
     this.#rend += got;
-    this.#lastFilled = got === room;
+    this.#fills = got === room ? this.#fills + 1 : 0;
     return true;
   }
 
