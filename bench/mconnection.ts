@@ -59,6 +59,40 @@ async function oneWay(size: number, count: number, queueCap: number): Promise<nu
   return secs;
 }
 
+/**
+ * Sends `count` messages of `size` bytes from `senders` concurrent tasks, each parked in
+ * `send` while the queue (capacity `queueCap`) is full, all with one shared abort signal (as
+ * `Peer.send` passes its quit signal): the waiter bookkeeping on the hot path.
+ */
+async function parkedSenders(
+  size: number,
+  count: number,
+  senders: number,
+  queueCap: number,
+): Promise<number> {
+  let got = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const pair = await makePair({ sendRate: 0, recvRate: 0 }, queueCap, () => {}, () => {
+    if (++got === count) resolveDone();
+  });
+  const msg = new Uint8Array(size).fill(0xcd);
+  const t0 = performance.now();
+  let next = 0;
+  const quit = new AbortController();
+  const task = async () => {
+    while (next < count) {
+      next++;
+      if (!await pair.a.send(CH, msg, { signal: quit.signal })) throw new Error("send failed");
+    }
+  };
+  await Promise.all(Array.from({ length: senders }, task));
+  await done;
+  const secs = (performance.now() - t0) / 1000;
+  await pair.stop();
+  return secs;
+}
+
 async function rtt(flushThrottleMs: number, rounds: number): Promise<number[]> {
   let pending: (() => void) | null = null;
   const echo: { via?: MConnection } = {};
@@ -101,6 +135,15 @@ console.log(
   `mconnection 1MiB MB/s: ${(n1m * (1 << 20) / 1e6 / s1m).toFixed(1)} (${n1m} msgs in ${
     s1m.toFixed(2)
   } s)`,
+);
+
+const nParked = 100_000;
+const parked = 5_000;
+const sParked = await parkedSenders(256, nParked, parked, 100);
+console.log(
+  `mconnection 256B msgs/s from ${parked} senders parked on a 100-slot queue: ${
+    Math.round(nParked / sParked)
+  } (${nParked} msgs in ${sParked.toFixed(2)} s)`,
 );
 
 for (const [throttle, rounds] of [[0, 2000], [100, 20]] as const) {

@@ -14,6 +14,7 @@ import {
 } from "../p2p/conn/packet.ts";
 import { type ByteStream } from "../p2p/conn/stream.ts";
 import { AlreadyStartedError, InvalidParametersError } from "../p2p/errors.ts";
+import { Channel } from "../p2p/conn/channel.ts";
 import { concat, memPipe, MemStream, tcpPair } from "./util/mem_stream.ts";
 
 const FAST: Partial<MConnConfig> = { sendRate: 0, recvRate: 0 };
@@ -481,4 +482,57 @@ Deno.test("mconnection: config and descriptor validation", () => {
   );
   assertThrows(() => new MConnection(sa, [{ id: 1, priority: 0 }], noop, noop), RangeError);
   assertThrows(() => new MConnection(sa, [{ id: 256, priority: 1 }], noop, noop), RangeError);
+});
+
+Deno.test("channel: 2,000 senders waiting on a full queue are admitted in FIFO order; timeouts and aborts give false", async () => {
+  const ch = new Channel({ id: 0x10, priority: 1, sendQueueCapacity: 1 }, 1024, () => {});
+  assert(ch.trySend(Uint8Array.of(0xff, 0xff)), "first message fills the queue");
+  const abort = new AbortController();
+  const N = 2000;
+  const admitted: number[] = [];
+  const results: Promise<boolean>[] = [];
+  const expected: boolean[] = [];
+  for (let i = 0; i < N; i++) {
+    const msg = Uint8Array.of(i & 0xff, i >> 8);
+    // i % 4: 0 = expires (1 ms, the queue is not drained before it did), 1 = aborted through a
+    // shared signal, 2 and 3 = admitted (60 s timeout, drained long before).
+    const kind = i % 4;
+    const p = kind === 0
+      ? ch.send(msg, 1)
+      : kind === 1
+      ? ch.send(msg, 60_000, abort.signal)
+      : ch.send(msg, 60_000);
+    expected.push(kind >= 2);
+    results.push(p.then((ok) => {
+      if (ok) admitted.push(i);
+      return ok;
+    }));
+  }
+  assert(!ch.canSend(), "senders are waiting");
+  assertEquals(ch.trySend(Uint8Array.of(1)), false, "trySend never jumps the waiting senders");
+  abort.abort();
+  // Wait for every short-timeout sender to give up (they cannot be admitted: nothing drains).
+  await Promise.all(results.filter((_, i) => i % 4 === 0));
+  // Drain: each freed slot admits the oldest sender still waiting.
+  const buf = new Uint8Array(2048);
+  const drained: number[] = [];
+  while (ch.isSendPending()) {
+    const end = ch.writeNextPacket(buf, 0);
+    const pkt = decodePacket(buf.subarray(1, end));
+    if (pkt.kind === "msg") drained.push(pkt.data[0] | (pkt.data[1] << 8));
+  }
+  assertEquals(await Promise.all(results), expected);
+  const want = expected.flatMap((ok, i) => (ok ? [i] : []));
+  assertEquals(admitted, want, "sends resolve true in arrival order");
+  assertEquals(drained, [0xffff, ...want], "messages leave in arrival order");
+  assert(ch.canSend(), "no sender left waiting");
+});
+
+Deno.test("channel: cancelWaiters resolves every waiting send with false", async () => {
+  const ch = new Channel({ id: 0x11, priority: 1, sendQueueCapacity: 2 }, 1024, () => {});
+  assert(ch.trySend(Uint8Array.of(1)) && ch.trySend(Uint8Array.of(2)));
+  const waits = Array.from({ length: 100 }, (_, i) => ch.send(Uint8Array.of(i), 60_000));
+  ch.cancelWaiters();
+  assertEquals(await Promise.all(waits), new Array(100).fill(false));
+  assertEquals(ch.sendQueueSize, 2, "queued messages stay queued");
 });

@@ -6,6 +6,7 @@
  */
 import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import { payloadSizeFor, writePacketMsg } from "./packet.ts";
+import { SendWaiters } from "./send_waiters.ts";
 
 /** Default send queue capacity, in messages (Go `defaultSendQueueCapacity`). */
 export const DEFAULT_SEND_QUEUE_CAPACITY = 1;
@@ -61,12 +62,6 @@ export class RecvCapacityError extends Error {
   }
 }
 
-interface SendWaiter {
-  msg: Uint8Array;
-  resolve: (ok: boolean) => void;
-  cleanup: () => void;
-}
-
 /** Per-channel state. Single-threaded: only the owning MConnection calls into it. */
 export class Channel {
   readonly desc: FilledChannelDescriptor;
@@ -80,8 +75,8 @@ export class Channel {
   #queue: (Uint8Array | undefined)[] = [];
   #qHead = 0;
   #qLen = 0;
-  // Senders waiting for queue room, FIFO.
-  #waiters: SendWaiter[] = [];
+  // Senders waiting for queue room, FIFO (O(1) bookkeeping each).
+  readonly #waiters = new SendWaiters();
   // Message being split into packets.
   #sending: Uint8Array | null = null;
   #sendingOff = 0;
@@ -111,7 +106,7 @@ export class Channel {
 
   /** Whether the queue has room right now (heuristic, like Go's `canSend`). */
   canSend(): boolean {
-    return this.#qLen < this.desc.sendQueueCapacity && this.#waiters.length === 0;
+    return this.#qLen < this.desc.sendQueueCapacity && this.#waiters.size === 0;
   }
 
   /** Queues `msg` if there is room; never waits. The caller must not mutate `msg` afterwards. */
@@ -129,35 +124,12 @@ export class Channel {
   send(msg: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.trySend(msg)) return Promise.resolve(true);
     if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const waiter: SendWaiter = {
-        msg,
-        resolve,
-        cleanup: () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", giveUp);
-        },
-      };
-      const giveUp = () => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-        waiter.cleanup();
-        resolve(false);
-      };
-      const timer = setTimeout(giveUp, timeoutMs);
-      signal?.addEventListener("abort", giveUp, { once: true });
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(msg, timeoutMs, signal);
   }
 
   /** Resolves every waiting {@link send} with false (connection stopping). */
   cancelWaiters(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) {
-      w.cleanup();
-      w.resolve(false);
-    }
+    this.#waiters.cancelAll();
   }
 
   /** Whether a packet is ready to go: a partly sent message or a queued one (Go `isSendPending`). */
@@ -269,11 +241,10 @@ export class Channel {
   /** Moves waiting senders into freed queue slots. */
   #admitWaiters(): void {
     let admitted = false;
-    while (this.#waiters.length > 0 && this.#qLen < this.desc.sendQueueCapacity) {
-      const w = this.#waiters.shift()!;
-      w.cleanup();
-      this.#push(w.msg);
-      w.resolve(true);
+    while (this.#qLen < this.desc.sendQueueCapacity) {
+      const msg = this.#waiters.admit();
+      if (msg === undefined) break;
+      this.#push(msg);
       admitted = true;
     }
     if (admitted) this.#onQueued();
