@@ -310,6 +310,18 @@ export interface ExchangeNodeInfoOptions {
 }
 
 /**
+ * Our own NodeInfo is the same object for every handshake (the transport replaces it, never
+ * mutates it), so its encoding is kept rather than redone per connection.
+ */
+const ownEncoded = new WeakMap<NodeInfo, Uint8Array>();
+
+function encodedOwnNodeInfo(ni: NodeInfo): Uint8Array {
+  let bytes = ownEncoded.get(ni);
+  if (!bytes) ownEncoded.set(ni, bytes = encodeNodeInfo(ni));
+  return bytes;
+}
+
+/**
  * Sends our NodeInfo and reads the peer's, concurrently (neither side waits for the other to go
  * first), under one deadline. Returns the peer's NodeInfo, unvalidated.
  *
@@ -328,7 +340,7 @@ export async function exchangeNodeInfo(
   if (signal?.aborted) {
     throw new HandshakeError("NodeInfo exchange aborted", { cause: signal.reason });
   }
-  const msg = encodeNodeInfo(ours);
+  const msg = encodedOwnNodeInfo(ours);
 
   // One controller ends the wait on the deadline or on the caller's abort.
   const stop = new AbortController();

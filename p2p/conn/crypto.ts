@@ -199,11 +199,37 @@ let nativeX25519 = true;
  * shared secret is computed by noble from the exported scalar, so the answer stays Go's.
  */
 export function generateEphemeral(): Promise<EphemeralKeyPair> {
+  const kp = ephemeralStash.pop() ?? makeEphemeral();
+  scheduleStashRefill();
+  return Promise.resolve(kp);
+}
+
+/**
+ * Key pairs generated ahead of need. Key generation is ~10% of a handshake's CPU and does not
+ * depend on the peer, so it is taken off the critical path: the next pair is made in a
+ * microtask, which runs while our first handshake message is on the wire and the peer is busy
+ * with its own. Each pair is still fresh, random and used exactly once.
+ */
+const ephemeralStash: EphemeralKeyPair[] = [];
+/** How many pairs wait in the stash (a burst of concurrent handshakes beyond it just makes more). */
+const EPHEMERAL_STASH_SIZE = 2;
+let stashRefillQueued = false;
+
+function scheduleStashRefill(): void {
+  if (stashRefillQueued) return;
+  stashRefillQueued = true;
+  queueMicrotask(() => {
+    stashRefillQueued = false;
+    while (ephemeralStash.length < EPHEMERAL_STASH_SIZE) ephemeralStash.push(makeEphemeral());
+  });
+}
+
+function makeEphemeral(): EphemeralKeyPair {
   if (nativeX25519) {
     try {
       const { privateKey, publicKey } = generateKeyPairSync("x25519");
       const pub = base64UrlDecode(publicKey.export({ format: "jwk" }).x!);
-      return Promise.resolve({
+      return {
         publicKey: pub,
         // deno-lint-ignore require-await -- async so that a throw becomes a rejection
         sharedSecret: async (peer: Uint8Array) => {
@@ -227,12 +253,12 @@ export function generateEphemeral(): Promise<EphemeralKeyPair> {
           const d = base64UrlDecode(privateKey.export({ format: "jwk" }).d!);
           return nobleShared(d, peer);
         },
-      });
+      };
     } catch {
       nativeX25519 = false;
     }
   }
-  return Promise.resolve(nobleEphemeral(x25519.utils.randomSecretKey()));
+  return nobleEphemeral(x25519.utils.randomSecretKey());
 }
 
 // ---------------------------------------------------------------------------------------------
