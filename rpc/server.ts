@@ -54,6 +54,41 @@ export function parseListenAddr(laddr: string): ListenAddr {
   return { kind: "tcp", hostname, port: Number(m[2]) };
 }
 
+/**
+ * Reads a request body of at most `max` bytes; undefined if it is (or declares to be) larger.
+ * Go wraps the body in `http.MaxBytesReader`; reading it whole first, as `arrayBuffer()` does,
+ * would let one client make us buffer gigabytes, or wait forever for a body it only declared.
+ */
+async function readBodyUpTo(req: Request, max: number): Promise<Uint8Array | undefined> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) {
+    await req.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
 type RpcResponse =
   | { jsonrpc: "2.0"; id?: JsonRpcId; result: unknown }
   | { jsonrpc: "2.0"; id?: JsonRpcId; error: { code: number; message: string; data?: string } };
@@ -145,9 +180,9 @@ export class RPCServer {
     };
     const url = new URL(req.url, "http://localhost");
     try {
-      let body: Uint8Array;
+      let body: Uint8Array | undefined;
       try {
-        body = new Uint8Array(await req.arrayBuffer());
+        body = await readBodyUpTo(req, this.maxBodyBytes);
       } catch (e) {
         return this.json(
           errorResponse(undefined, new RpcError(RpcCode.invalidRequest, String(e))),
@@ -155,7 +190,7 @@ export class RPCServer {
           headers,
         );
       }
-      if (body.length > this.maxBodyBytes) {
+      if (body === undefined) {
         return this.json(
           errorResponse(
             undefined,
