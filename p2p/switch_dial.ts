@@ -184,8 +184,14 @@ export async function acceptRoutine(ctx: AcceptContext): Promise<void> {
         ctx.addrBook?.removeAddress?.(ours);
         ctx.addrBook?.addOurAddress?.(ours);
       }
-      // Duplicates, self-dials and scanners are routine; CometBFT logs them at info.
-      ctx.log.debug("Inbound Peer rejected", { err: r.error, numPeers: ctx.numPeers() });
+      // Duplicates, self-dials and scanners are routine; CometBFT logs them at info. The
+      // remote address is ours to add: without it an operator cannot tell who was refused.
+      const { hostname, port } = r.remoteAddr;
+      ctx.log.debug("Inbound Peer rejected", {
+        addr: `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
+        err: r.error,
+        numPeers: ctx.numPeers(),
+      });
       continue;
     }
     const conn = r.conn;
