@@ -9,7 +9,8 @@
  * connection is fully stopped.
  * @module
  */
-import { type MConnConfig, MConnection } from "./conn/mconnection.ts";
+import { type MConnConfig, MConnection, MConnectionError } from "./conn/mconnection.ts";
+import { PROTOCOL_VIOLATION_CODES } from "./conn/mconnection_status.ts";
 import type { ByteStream } from "./conn/stream.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { NetAddress } from "./netaddress.ts";
@@ -128,7 +129,14 @@ export class Peer {
       opts.conn.stream,
       [...opts.channels],
       (chId, bytes) => this.#deliver(chId, bytes),
-      (err) => this.#fail(connectionError(err)),
+      // Unknown channels, malformed or oversized packets and floods are the remote's fault:
+      // protocol violations (logged at error, persistent-peer redial after the cooldown).
+      (err) =>
+        this.#fail(
+          err instanceof MConnectionError && PROTOCOL_VIOLATION_CODES.has(err.reason.code)
+            ? protocolViolation(err)
+            : connectionError(err),
+        ),
       opts.mconnConfig,
       this.#logger,
     );

@@ -56,6 +56,14 @@ export const DEFAULT_PING_INTERVAL_MS = 60_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
 /** How long `send` waits for queue room (Go `defaultSendTimeout`). */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+/**
+ * Ping/pong flood limit (our addition; Go has none): more than this many pings and pongs from
+ * the remote within {@link PING_FLOOD_WINDOW_MS} stops the connection. An honest peer sends one
+ * ping per ping interval (60 s by default) and one pong per ping of ours.
+ */
+export const PING_FLOOD_LIMIT = 1_000;
+/** Window of {@link PING_FLOOD_LIMIT}. */
+export const PING_FLOOD_WINDOW_MS = 1_000;
 /** PacketMsgs per send batch (Go `numBatchPacketMsgs`). */
 const NUM_BATCH_PACKET_MSGS = 10;
 /** Largest output buffer, used while a burst is being written (Go `minWriteBufferSize`). */
@@ -144,6 +152,9 @@ export class MConnection {
   #pingDue = false;
   #pongRequested = false;
   #pongTimedOut = false;
+  // Ping/pong flood accounting: count within the window that started at #pingWindowStart.
+  #pingWindowStart = 0;
+  #pingCount = 0;
 
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
@@ -659,6 +670,18 @@ export class MConnection {
     }
   }
 
+  /** Counts a received ping or pong; true (and the connection failed) past the flood limit. */
+  #pingFlood(): boolean {
+    const now = performance.now();
+    if (now - this.#pingWindowStart >= PING_FLOOD_WINDOW_MS) {
+      this.#pingWindowStart = now;
+      this.#pingCount = 0;
+    }
+    if (++this.#pingCount <= PING_FLOOD_LIMIT) return false;
+    this.#fail({ code: "ping_flood", count: this.#pingCount, windowMs: PING_FLOOD_WINDOW_MS });
+    return true;
+  }
+
   /** Dispatches one Packet body; returns false when the connection must stop. */
   #handlePacket(body: Uint8Array): boolean {
     let pkt;
@@ -669,6 +692,7 @@ export class MConnection {
       this.#fail({ code: "bad_packet", detail });
       return false;
     }
+    if (pkt.kind !== "msg" && this.#pingFlood()) return false;
     switch (pkt.kind) {
       case "ping":
         this.#log.debug("Receive Ping");

@@ -19,6 +19,7 @@ export type MConnectionErrorReason =
   | { code: "message_too_large"; channelId: number; capacity: number; received: number }
   | { code: "bad_packet"; detail: string }
   | { code: "pong_timeout" }
+  | { code: "ping_flood"; count: number; windowMs: number }
   | { code: "io"; cause: unknown }
   | { code: "receive_threw"; channelId: number; cause: unknown };
 
@@ -34,6 +35,8 @@ function reasonMessage(r: MConnectionErrorReason): string {
       return `bad packet: ${r.detail}`;
     case "pong_timeout":
       return "pong timeout";
+    case "ping_flood":
+      return `ping flood: ${r.count} pings/pongs within ${r.windowMs} ms`;
     case "io":
       return `i/o error: ${r.cause instanceof Error ? r.cause.message : String(r.cause)}`;
     case "receive_threw":
@@ -42,6 +45,17 @@ function reasonMessage(r: MConnectionErrorReason): string {
       }`;
   }
 }
+
+/**
+ * Reasons that mean the remote broke the protocol (as opposed to the connection failing): the
+ * peer layer reports these as protocol violations.
+ */
+export const PROTOCOL_VIOLATION_CODES: ReadonlySet<MConnectionErrorReason["code"]> = new Set([
+  "unknown_channel",
+  "message_too_large",
+  "bad_packet",
+  "ping_flood",
+]);
 
 /** The error an MConnection reports to `onError`; branch on `reason.code`. */
 export class MConnectionError extends P2PError {
