@@ -10,11 +10,19 @@
  * (`maxIncomingConnections`, the switch passes `max_num_inbound_peers + #unconditional`; 0 = no
  * cap) and the number of handshakes in progress (`maxPendingHandshakes`). Every rejected
  * socket is closed at once.
+ *
+ * Shedding (our addition): while a limit is reached, a handshake whose peer has not sent a single
+ * byte yet is not worth its slot — an honest peer sends its ephemeral key as soon as it connects.
+ * So the accept loop keeps accepting as long as such a silent handshake exists, and each new
+ * connection takes the slot of the oldest silent one, which fails with
+ * {@link HandshakeShedError}. Without this, a few hundred half-open sockets would hold every
+ * slot until their 3 s deadline, round after round, and an honest peer queued behind them in
+ * the backlog would time out.
  * @module
  */
 import { closeQuietly, type RawConn } from "./conn/stream.ts";
 import type { ByteStream } from "./conn/stream.ts";
-import { RejectedError } from "./errors.ts";
+import { HandshakeError, RejectedError } from "./errors.ts";
 import { NetAddress } from "./netaddress.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { PeerConn } from "./peer.ts";
@@ -35,6 +43,13 @@ export { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS };
 /** Handshakes allowed in flight at once before the accept loop pauses (our addition). */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 
+/**
+ * A handshake silent for this long may be shed for a new connection (module comment). An
+ * honest peer's first bytes travel with the TCP handshake's last ACK, so they are there within
+ * milliseconds of the accept.
+ */
+export const SHED_MIN_SILENT_MS = 100;
+
 /** A deny-list hook: returns a reason to refuse `ip:port`, or undefined to let it through. */
 export type ConnFilter = (ip: string, port: number) => string | undefined;
 
@@ -47,6 +62,15 @@ export class ConnRejectedError extends RejectedError {
   constructor(reason: ConnRejectReason, message: string) {
     super(message);
     this.reason = reason;
+  }
+}
+
+/** An inbound handshake dropped, silent, to give its slot to a new connection. */
+export class HandshakeShedError extends HandshakeError {
+  constructor(pending: number) {
+    super(
+      `handshake dropped: no byte received, slot given to a new connection (${pending} pending)`,
+    );
   }
 }
 
@@ -126,6 +150,10 @@ export class TransportConn implements PeerConn {
 /** A raw socket registered in the transport's connection set until it is closed. */
 class TrackedSocket implements RawConn {
   #closed = false;
+  /** True once the remote sent at least one byte (see shedding in the module comment). */
+  heard = false;
+  /** When the socket was accepted or dialed (performance.now()). */
+  readonly since = performance.now();
   readonly key: string;
   readonly ip: string;
 
@@ -142,8 +170,10 @@ class TrackedSocket implements RawConn {
   get closed(): boolean {
     return this.#closed;
   }
-  read(p: Uint8Array): Promise<number | null> {
-    return this.conn.read(p);
+  async read(p: Uint8Array): Promise<number | null> {
+    const n = await this.conn.read(p);
+    if (n) this.heard = true;
+    return n;
   }
   write(p: Uint8Array): Promise<number> {
     return this.conn.write(p);
@@ -179,6 +209,8 @@ export class Transport {
   /** Connection set (Go `ConnSet`): "ip:port" → socket, inbound and outbound. */
   readonly #conns = new Map<string, TrackedSocket>();
   readonly #tasks = new Set<Promise<void>>();
+  /** Inbound handshakes in progress, oldest first, with the controller that sheds each. */
+  readonly #handshaking = new Map<TrackedSocket, AbortController>();
   readonly #results: AcceptResult[] = [];
   #resultWaiter: PromiseWithResolvers<void> | undefined;
   #slotWaiter: PromiseWithResolvers<void> | undefined;
@@ -293,7 +325,7 @@ export class Transport {
 
   async #runAcceptLoop(listener: Deno.TcpListener): Promise<void> {
     while (this.#state.code === "listening") {
-      if (!this.#hasSlot()) {
+      if (!this.#hasSlot() && this.#oldestSilent() === undefined) {
         this.#slotWaiter = Promise.withResolvers<void>();
         await this.#slotWaiter.promise;
         continue;
@@ -311,8 +343,45 @@ export class Transport {
         return;
       }
       setNoDelay(conn);
+      // Over a limit: the new connection waits (as it would have in the backlog) until a slot
+      // frees or a silent handshake can be shed for it.
+      while (!this.#hasSlot() && !this.#shedOldestSilent()) {
+        if (this.#state.code !== "listening") break;
+        const oldest = this.#oldestSilent();
+        this.#slotWaiter = Promise.withResolvers<void>();
+        if (oldest === undefined) await this.#slotWaiter.promise;
+        else {
+          const wait = SHED_MIN_SILENT_MS - (performance.now() - oldest.since);
+          const timer = setTimeout(() => this.#wakeSlot(), Math.max(1, wait));
+          await this.#slotWaiter.promise;
+          clearTimeout(timer);
+        }
+      }
+      if (this.#state.code !== "listening") {
+        closeQuietly(conn);
+        return;
+      }
       this.#track(this.#handleInbound(conn));
     }
+  }
+
+  /** The oldest inbound handshake whose peer has sent nothing yet. */
+  #oldestSilent(): TrackedSocket | undefined {
+    for (const s of this.#handshaking.keys()) if (!s.heard) return s;
+    return undefined;
+  }
+
+  /**
+   * Fails the oldest handshake whose peer has been silent for at least
+   * {@link SHED_MIN_SILENT_MS}, freeing its slot; false if there is none.
+   */
+  #shedOldestSilent(): boolean {
+    const s = this.#oldestSilent();
+    if (s === undefined || performance.now() - s.since < SHED_MIN_SILENT_MS) return false;
+    const ac = this.#handshaking.get(s)!;
+    this.#handshaking.delete(s);
+    ac.abort(new HandshakeShedError(this.#pending));
+    return true;
   }
 
   #hasSlot(): boolean {
@@ -332,11 +401,13 @@ export class Transport {
         this.#wakeSlot();
       });
       this.#filter(socket);
+      const shed = new AbortController();
+      this.#handshaking.set(socket, shed);
       const up = await upgradeInbound(socket, {
         nodeKey: this.#key,
         nodeInfo: this.nodeInfo,
         timeoutMs: this.#handshakeTimeoutMs,
-        signal: this.#ac.signal,
+        signal: AbortSignal.any([this.#ac.signal, shed.signal]),
       });
       const socketAddr = NetAddress.fromIPPort(socket.ip, remote.port, up.secretConn.remoteId);
       const tc = new TransportConn(socket, up.secretConn, up.nodeInfo, socketAddr);
@@ -358,6 +429,7 @@ export class Transport {
         remoteAddr: { hostname: remote.hostname, port: remote.port },
       });
     } finally {
+      if (socket) this.#handshaking.delete(socket);
       this.#pending--;
       this.#wakeSlot();
     }
