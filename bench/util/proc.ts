@@ -24,14 +24,27 @@ export function readProcMemory(pid: number): ProcMemory {
   return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
 }
 
-/** User + system CPU time of `pid` so far, in ms (`/proc/<pid>/stat` utime + stime). */
-export function readProcCpuMs(pid: number): number {
-  const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+/**
+ * User + system CPU time of `pid` so far, in ms (`/proc/<pid>/stat` utime + stime); of one of
+ * its threads when `tid` is given (`/proc/<pid>/task/<tid>/stat`).
+ */
+export function readProcCpuMs(pid: number, tid?: number): number {
+  const { userMs, sysMs } = readProcCpuSplitMs(pid, tid);
+  return userMs + sysMs;
+}
+
+/** {@link readProcCpuMs} split into user and system (kernel) time. */
+export function readProcCpuSplitMs(pid: number, tid?: number): { userMs: number; sysMs: number } {
+  const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+  const text = Deno.readTextFileSync(path);
   // Fields after the command name (which may contain spaces) start at field 3 (state).
   const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SEC;
+  return {
+    userMs: (utime * 1000) / CLOCK_TICKS_PER_SEC,
+    sysMs: (stime * 1000) / CLOCK_TICKS_PER_SEC,
+  };
 }
 
 /** KiB as MiB with one decimal. */
