@@ -239,6 +239,16 @@ export class AddrBook {
     return this.#lookup.has(addr.id);
   }
 
+  /** The entry with this ID (new or old; not banned ones), as a live read-only object. */
+  knownAddress(id: string): KnownAddress | undefined {
+    return this.#lookup.get(id);
+  }
+
+  /** Entries in old buckets, as a live read-only view (no copy; do not hold across changes). */
+  get oldEntries(): readonly KnownAddress[] {
+    return this.#lists.oldList;
+  }
+
   /** Whether the ID is old (was marked good). */
   isGood(addr: NetAddress): boolean {
     return this.#lookup.get(addr.id)?.isOld() ?? false;

@@ -9,7 +9,7 @@
  * @module
  */
 import type { AddrBook, BanReason } from "./addrbook.ts";
-import { clampBias, selectionSize, shuffledIndices } from "./addrbook_select.ts";
+import { clampBias, selectionSize } from "./addrbook_select.ts";
 import type { NetAddress } from "../netaddress.ts";
 import {
   AuthSigError,
@@ -130,6 +130,7 @@ export class AddressVerifier {
   readonly #log: Logger;
   readonly #records = new Map<string, VerifyRecord>();
   readonly #live: VerifyRecord[] = [];
+  #perm = new Int32Array(0);
   readonly #queue: VerifyRecord[] = [];
   readonly #queued = new Set<string>();
   readonly #spacer: StartSpacer;
@@ -200,26 +201,67 @@ export class AddressVerifier {
   selection(biasNew: number, allow: (a: NetAddress) => boolean = () => true): NetAddress[] {
     const book = this.#o.book;
     const pool = this.#live;
-    const n = selectionSize(pool.length);
+    const len = pool.length;
+    const n = selectionSize(len);
     const wantNew = Math.round(clampBias(biasNew) / 100 * n);
-    const picked: NetAddress[] = [], newer: NetAddress[] = [], older: NetAddress[] = [];
-    const spare: NetAddress[] = [];
-    // Stop before drawing the next index once enough are placed (n > 0 whenever pool is non-empty).
-    for (const idx of shuffledIndices(pool.length, this.#random)) {
+    // Eligible old addresses in the pool, counted from the book's old list (short on a seed,
+    // where addresses rarely turn old): once all were met, and the new quota is full, no later
+    // draw can change the answer, so the scan stops instead of walking the whole pool.
+    // Over-counting only delays that stop.
+    let oldLeft = 0;
+    for (const ka of book.oldEntries) {
+      const rec = this.#records.get(ka.id);
+      if (rec !== undefined && rec.liveIndex >= 0 && this.#eligible(rec.addr, allow) === "old") {
+        oldLeft++;
+      }
+    }
+    const newer: NetAddress[] = [], older: NetAddress[] = [], spare: NetAddress[] = [];
+    // Partial Fisher–Yates over a reused index array, drawing `random()` exactly as
+    // `shuffledIndices` does (one draw per index taken, none after the last).
+    const perm = this.#permutation(len);
+    for (let i = 0; i < len; i++) {
+      const j = i + Math.floor(this.#random() * (len - i));
+      const idx = perm[j];
+      perm[j] = perm[i];
       const addr = pool[idx].addr;
-      if (!book.hasAddress(addr) || book.isBanned(addr) || !allow(addr)) continue;
-      const old = book.isGood(addr);
+      const kind = this.#eligible(addr, allow);
+      if (kind === undefined) continue;
+      const old = kind === "old";
+      if (old) oldLeft--;
       if (!old && newer.length < wantNew) newer.push(addr);
       else if (old && older.length < n - wantNew) older.push(addr);
       else spare.push(addr);
-      if (newer.length + older.length >= n) break;
+      const placed = newer.length + older.length;
+      if (placed >= n) break;
+      // Later draws could only add to `spare`, beyond the part of it the answer uses.
+      if (
+        newer.length >= wantNew && (older.length >= n - wantNew || oldLeft <= 0) &&
+        placed + spare.length >= n
+      ) break;
     }
-    picked.push(...newer, ...older);
+    const picked = newer;
+    for (const a of older) picked.push(a);
     for (const a of spare) {
       if (picked.length >= n) break;
       picked.push(a);
     }
     return picked;
+  }
+
+  /** `undefined` when `addr` may not be served (not in the book, banned, refused by `allow`). */
+  #eligible(addr: NetAddress, allow: (a: NetAddress) => boolean): "old" | "new" | undefined {
+    const book = this.#o.book;
+    const ka = book.knownAddress(addr.id);
+    if (ka === undefined || book.isBanned(addr) || !allow(addr)) return undefined;
+    return ka.isOld() ? "old" : "new";
+  }
+
+  /** The identity permutation of [0, n) in a buffer reused across selections. */
+  #permutation(n: number): Int32Array {
+    if (this.#perm.length < n) this.#perm = new Int32Array(Math.max(n, 2 * this.#perm.length));
+    const perm = this.#perm;
+    for (let i = 0; i < n; i++) perm[i] = i;
+    return perm;
   }
 
   /** One scan: forget IDs that left the book, queue those never checked or due a recheck. */
