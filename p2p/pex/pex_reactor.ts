@@ -36,11 +36,13 @@ import {
   RequestFloodError,
   UnsolicitedAddrsError,
 } from "./pex_errors.ts";
+import { encodePexAddrs } from "./pex_codec.ts";
 import { SeedCrawler } from "./seed_crawler.ts";
 import { AddressVerifier } from "./verifier.ts";
 import { NetAddress, NetAddressLookupError, type ParseOptions } from "../netaddress.ts";
 import { nodeInfoNetAddress } from "../node_info.ts";
 import type { Peer } from "../peer.ts";
+import { messageTypeLabel } from "../metrics.ts";
 import { protoType } from "../proto.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../reactor.ts";
 import { abortableSleep } from "../reconnect.ts";
@@ -61,6 +63,9 @@ export const MAX_ADDRESS_SIZE = 256;
 export const PEX_MAX_MSG_SIZE = MAX_ADDRESS_SIZE * 250;
 /** `tendermint.p2p.Message` (oneof `sum`: `pex_request` | `pex_addrs`). */
 export const PEX_MESSAGE = protoType("tendermint.p2p.Message");
+
+/** `message_type` metrics label of a PexAddrs (what the channel codec reports for it). */
+const PEX_ADDRS_LABEL = messageTypeLabel(PEX_MESSAGE.fields.pex_addrs.resolvedType!.fullName);
 
 type PexMsg = {
   pex_request?: Record<string, never>;
@@ -441,8 +446,9 @@ export class PexReactor extends BaseReactor {
   }
 
   #sendAddrs(peer: Peer, addrs: readonly NetAddress[]): void {
-    const message = { pex_addrs: { addrs: addrs.map((a) => a.toProto()) } };
-    this.track(peer.send({ channelId: PEX_CHANNEL, message }));
+    // Marshalled by hand (same bytes as the channel codec would produce): a seed sends one of
+    // these per crawler, and protobufjs's verify + encode was most of that answer's cost.
+    this.track(peer.sendBytes(PEX_CHANNEL, encodePexAddrs(addrs), PEX_ADDRS_LABEL));
   }
 
   /** Failed dials recorded for `addr` (Go `AttemptsToDial`). */
