@@ -18,6 +18,16 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A child logger with extra context; a `module` key switches the level rule in force. */
   with(fields: LogFields): Logger;
+  /**
+   * Whether a line at `level` would be written (optional: loggers without it are taken to write
+   * everything). Lets a hot path skip building fields, or work done only for a log line.
+   */
+  enabled?(level: Exclude<LogLevel, "none">): boolean;
+}
+
+/** {@link Logger.enabled} of `logger`, `true` when it does not say. */
+export function logEnabled(logger: Logger, level: Exclude<LogLevel, "none">): boolean {
+  return logger.enabled?.(level) ?? true;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, error: 2, none: 3 };
@@ -146,6 +156,10 @@ class StructuredLogger implements Logger {
     this.log("error", msg, fields);
   }
 
+  enabled(level: Exclude<LogLevel, "none">): boolean {
+    return RANK[level] >= this.threshold;
+  }
+
   with(fields: LogFields): Logger {
     const context = { ...this.context, ...fields };
     let threshold = this.threshold;
@@ -206,6 +220,9 @@ class NopLogger implements Logger {
   debug(): void {}
   info(): void {}
   error(): void {}
+  enabled(): boolean {
+    return false;
+  }
   with(): Logger {
     return this;
   }

@@ -48,7 +48,7 @@ import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../rea
 import { abortableSleep } from "../reconnect.ts";
 import type { StopReason } from "../stop_reason.ts";
 import type { Switch } from "../switch.ts";
-import { type Logger, nopLogger } from "../../libs/log.ts";
+import { logEnabled, type Logger, nopLogger } from "../../libs/log.ts";
 
 // The settings and the errors live in their own modules; re-exported so callers keep importing
 // the reactor's whole API from here.
@@ -99,6 +99,8 @@ export class PexReactor extends BaseReactor {
   readonly #selfAddr = new WeakMap<Peer, Promise<NetAddress | Error>>();
   readonly #connectedAt = new WeakMap<Peer, number>();
   readonly #tasks = new Set<Promise<unknown>>();
+  /** Debug lines are written (levels are fixed per logger): gates work done only for them. */
+  readonly #debug: boolean;
   #loop: Promise<void> | undefined;
   #trigger: (() => void) | undefined;
 
@@ -106,6 +108,7 @@ export class PexReactor extends BaseReactor {
     const logger = (opts.logger ?? nopLogger).with({ module: "pex" });
     super("PEX", logger);
     this.log = logger;
+    this.#debug = logEnabled(logger, "debug");
     this.book = opts.book;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
@@ -308,8 +311,8 @@ export class PexReactor extends BaseReactor {
       this.log.error("Failed to get peer NetAddress", { err: addr, peer });
       return;
     }
-    this.#addToBook(addr, addr);
-    this.verifier?.wake();
+    // The verifier scans the whole book when woken: only for an address it has not seen.
+    if (this.#addToBook(addr, addr)) this.verifier?.wake();
   }
 
   override removePeer(peer: Peer, _reason: StopReason): void {
@@ -331,10 +334,11 @@ export class PexReactor extends BaseReactor {
       // Answer once, then hang up: a seed is not a peer.
       if (this.#lastReceivedRequests.has(peer.id)) return;
       this.#lastReceivedRequests.set(peer.id, this.now());
-      this.#sendAddrs(
-        peer,
-        this.verifier!.selection(BIAS_TO_SELECT_NEW_PEERS, (a) => this.denied(a) === undefined),
-      );
+      // An empty deny-list (the usual case) needs no per-address check.
+      const allow = this.denyList.empty
+        ? undefined
+        : (a: NetAddress) => this.denied(a) === undefined;
+      this.#sendAddrs(peer, this.verifier!.selection(BIAS_TO_SELECT_NEW_PEERS, allow));
       this.track(this.#disconnectAfterAnswer(peer));
       return;
     }
@@ -347,10 +351,17 @@ export class PexReactor extends BaseReactor {
   }
 
   async #disconnectAfterAnswer(peer: Peer): Promise<void> {
-    const signal = AbortSignal.any([this.signal, peer.quitSignal]);
-    try {
-      await abortableSleep(this.seedConfig.disconnectWaitMs, signal);
-    } catch {
+    if (this.seedConfig.disconnectWaitMs > 0) {
+      const signal = AbortSignal.any([this.signal, peer.quitSignal]);
+      try {
+        await abortableSleep(this.seedConfig.disconnectWaitMs, signal);
+      } catch {
+        if (this.signal.aborted || !peer.isRunning) return;
+      }
+    } else {
+      // No wait (Go's seed): no timer and no combined signal per crawler; only leave the
+      // receive callback that called us before stopping the peer.
+      await Promise.resolve();
       if (this.signal.aborted || !peer.isRunning) return;
     }
     await peer.flushStop();
@@ -403,9 +414,10 @@ export class PexReactor extends BaseReactor {
       void this.#switch().stopPeerForError(peer, src);
       return;
     }
-    for (const a of addrs) this.#addToBook(a, src);
+    let added = false;
+    for (const a of addrs) added = this.#addToBook(a, src) || added;
     if (this.seedMode) {
-      this.verifier!.wake();
+      if (added) this.verifier!.wake();
       // A crawled peer has told us what it knows: nothing more to gain from the connection.
       if (peer.isOutbound && !peer.isPersistent) await this.#switch().stopPeerGracefully(peer);
       return;
@@ -414,17 +426,24 @@ export class PexReactor extends BaseReactor {
     if (this.#seeds.some((s) => s.equals(src))) this.#trigger?.();
   }
 
-  #addToBook(addr: NetAddress, src: NetAddress): void {
+  /** Offers `addr` to the book; true if the book did not have its ID before and has it now. */
+  #addToBook(addr: NetAddress, src: NetAddress): boolean {
     const why = this.denied(addr);
     if (why !== undefined) {
       this.log.debug("Not adding deny-listed address", { addr, why });
-      return;
+      return false;
     }
+    // Crawlers announce 0.0.0.0, which addAddress refuses first thing by throwing: test it here,
+    // so a crawler costs no error object (and its stack) unless the debug line will show it.
+    if (!this.#debug && addr.invalidReason() !== null) return false;
+    const known = this.book.hasAddress(addr);
     try {
       this.book.addAddress(addr, src);
     } catch (e) {
       this.log.debug("Failed to add new address", { err: e });
+      return false;
     }
+    return !known && this.book.hasAddress(addr);
   }
 
   #punish(
@@ -440,7 +459,7 @@ export class PexReactor extends BaseReactor {
   /** Asks `peer` for addresses unless a request to it is outstanding (Go `RequestAddrs`). */
   requestAddrs(peer: Peer): void {
     if (this.#requestsSent.has(peer.id)) return;
-    this.log.debug("Request addrs", { from: peer });
+    if (this.#debug) this.log.debug("Request addrs", { from: peer });
     this.#requestsSent.add(peer.id);
     this.track(peer.send({ channelId: PEX_CHANNEL, message: { pex_request: {} } }));
   }

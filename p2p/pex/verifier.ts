@@ -198,7 +198,7 @@ export class AddressVerifier {
    * A PexAddrs selection drawn only from verified-live addresses still in the book:
    * `selectionSize(live)` addresses, about `biasNew`% of them new (unproven) ones, the rest old.
    */
-  selection(biasNew: number, allow: (a: NetAddress) => boolean = () => true): NetAddress[] {
+  selection(biasNew: number, allow?: (a: NetAddress) => boolean): NetAddress[] {
     const book = this.#o.book;
     const pool = this.#live;
     const len = pool.length;
@@ -249,10 +249,15 @@ export class AddressVerifier {
   }
 
   /** `undefined` when `addr` may not be served (not in the book, banned, refused by `allow`). */
-  #eligible(addr: NetAddress, allow: (a: NetAddress) => boolean): "old" | "new" | undefined {
+  #eligible(
+    addr: NetAddress,
+    allow: ((a: NetAddress) => boolean) | undefined,
+  ): "old" | "new" | undefined {
     const book = this.#o.book;
     const ka = book.knownAddress(addr.id);
-    if (ka === undefined || book.isBanned(addr) || !allow(addr)) return undefined;
+    if (ka === undefined || book.isBanned(addr) || (allow !== undefined && !allow(addr))) {
+      return undefined;
+    }
     return ka.isOld() ? "old" : "new";
   }
 
