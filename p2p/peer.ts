@@ -25,6 +25,9 @@ import { connectionError, protocolViolation, type StopReason } from "./stop_reas
 import { nopMetrics, type P2PMetrics, type SendFailureReason } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 
+/** The abort reason of every peer's quit signal (an AbortError, made once). */
+const PEER_STOPPED = new DOMException("peer stopped", "AbortError");
+
 /** How often the pending-send gauge is sampled (Go's `metricsTickerDuration`). */
 export const METRICS_TICKER_MS = 10_000;
 /** How long `send` waits for room in a full channel queue (Go: `defaultSendTimeout`). */
@@ -228,7 +231,8 @@ export class Peer {
     if (this.#stopPromise) return this.#stopPromise;
     const wasRunning = this.#state === "running";
     this.#state = "stopping";
-    this.#quitCtl.abort();
+    // A shared reason: abort() without one builds a DOMException with a stack every time.
+    this.#quitCtl.abort(PEER_STOPPED);
     if (this.#ticker !== undefined) clearInterval(this.#ticker);
     this.#stopPromise = (async () => {
       try {

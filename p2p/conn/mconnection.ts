@@ -34,6 +34,9 @@ import {
   type MConnectionErrorReason,
 } from "./mconnection_status.ts";
 
+/** The abort reason of every MConnection's routines (an AbortError, made once). */
+const MCONN_STOPPED = new DOMException("connection stopped", "AbortError");
+
 export type { ChannelDescriptor } from "./channel.ts";
 export {
   type ChannelStatus,
@@ -375,7 +378,7 @@ export class MConnection {
     if (this.#state === "stopped") return;
     this.#state = "stopped";
     this.#clearTimers();
-    this.#ac.abort();
+    this.#ac.abort(MCONN_STOPPED); // shared reason: no DOMException + stack per connection
     this.#wake.notify();
     for (const ch of this.#channels) ch.cancelWaiters();
     closeQuietly(this.#stream);
