@@ -65,14 +65,14 @@ Deno.test("transport: dial + accept yield upgraded connections with the right ad
   }
 });
 
-Deno.test("transport: a stalled handshake does not block another; pending-handshake cap queues them", async () => {
+Deno.test("transport: at the pending-handshake cap, a silent handshake gives its slot to a new connection", async () => {
   const a = make({ handshakeTimeoutMs: 300, maxPendingHandshakes: 1 });
   const b = make({}, false);
   // A raw socket that never speaks: its handshake stalls until the 300 ms deadline.
   const stall = await Deno.connect({ hostname: "127.0.0.1", port: a.addr.port });
   try {
     await waitFor(() => a.t.numPendingHandshakes === 1, "stalled handshake pending");
-    const dialed = b.t.dial(a.addr); // waits in the backlog while the slot is taken
+    const dialed = b.t.dial(a.addr); // takes the slot of the silent one (shed) once accepted
     const first = await nextResult(a.t);
     assert(!first.ok);
     assert(first.error instanceof HandshakeError, String(first.error));
