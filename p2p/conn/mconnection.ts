@@ -10,18 +10,25 @@
  *   reassembles messages, delivering each synchronously to `onReceive`.
  *
  * Any failure stops the connection and reports one typed {@link MConnectionError} to `onError`.
+ * The receive routine lives in `mconnection_recv.ts`, the send routine's buffer and scheduler in
+ * `mconnection_send.ts`; every name exported here before that split still is.
  * @module
  */
 import { type Logger, nopLogger } from "../../libs/log.ts";
 import { AlreadyStartedError, InvalidParametersError } from "../errors.ts";
-import { Channel, type ChannelDescriptor, fillDefaults, RecvCapacityError } from "./channel.ts";
-import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
+import { Channel, type ChannelDescriptor, fillDefaults } from "./channel.ts";
+import { Receiver } from "./mconnection_recv.ts";
+import {
+  MIN_WRITE_BUFFER_SIZE,
+  NUM_BATCH_PACKET_MSGS,
+  OutputBuffer,
+  Wakeup,
+  writeBatch,
+} from "./mconnection_send.ts";
 import { FlowMonitor } from "./flowrate.ts";
 import {
-  decodePacket,
   delimitedPacketMsgSize,
   maxPacketMsgSize,
-  PacketDecodeError,
   PING_PONG_WIRE_SIZE,
   writePing,
   writePong,
@@ -46,6 +53,7 @@ export {
   MConnectionError,
   type MConnectionErrorReason,
 } from "./mconnection_status.ts";
+export { PING_FLOOD_LIMIT, PING_FLOOD_WINDOW_MS } from "./mconnection_recv.ts";
 
 /** Default largest data chunk per PacketMsg (Go `defaultMaxPacketMsgPayloadSize`). */
 export const DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE = 1024;
@@ -59,29 +67,6 @@ export const DEFAULT_PING_INTERVAL_MS = 60_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
 /** How long `send` waits for queue room (Go `defaultSendTimeout`). */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
-/**
- * Ping/pong flood limit (our addition; Go has none): more than this many pings and pongs from
- * the remote within {@link PING_FLOOD_WINDOW_MS} stops the connection. An honest peer sends one
- * ping per ping interval (60 s by default) and one pong per ping of ours.
- */
-export const PING_FLOOD_LIMIT = 1_000;
-/** Window of {@link PING_FLOOD_LIMIT}. */
-export const PING_FLOOD_WINDOW_MS = 1_000;
-/** PacketMsgs per send batch (Go `numBatchPacketMsgs`). */
-const NUM_BATCH_PACKET_MSGS = 10;
-/** Largest output buffer, used while a burst is being written (Go `minWriteBufferSize`). */
-const MIN_WRITE_BUFFER_SIZE = 65536;
-/** Largest read buffer, used under bulk traffic so one read serves many packets. */
-const READ_BUFFER_SIZE = 65536;
-/**
- * Read buffer held while idle (a pending read always holds one): pings, pongs and small
- * messages fit; a read that fills it, or a packet larger than it, switches to a pooled large
- * buffer until the received data is drained again.
- */
-const SMALL_READ_BUFFER_SIZE = 1024;
-/** Output buffer for pings, pongs and small batches; borrowed per burst, never held idle. */
-const SMALL_WRITE_BUFFER_SIZE = 2048;
-const EMPTY = new Uint8Array(0);
 /** Period of the `recentlySent` decay (Go `updateStats`). */
 const UPDATE_STATS_MS = 2000;
 
@@ -108,26 +93,6 @@ export const defaultMConnConfig: Readonly<MConnConfig> = Object.freeze({
 /** Lifecycle: idle → running → (flushing →) stopped. */
 type State = "idle" | "running" | "flushing" | "stopped";
 
-/** A one-slot wake-up signal for the send routine. */
-class Wakeup {
-  #resolve: (() => void) | null = null;
-  #pending = false;
-  notify(): void {
-    const r = this.#resolve;
-    if (r) {
-      this.#resolve = null;
-      r();
-    } else this.#pending = true;
-  }
-  wait(): Promise<void> {
-    if (this.#pending) {
-      this.#pending = false;
-      return Promise.resolve();
-    }
-    return new Promise((r) => (this.#resolve = r));
-  }
-}
-
 /** A multiplexed connection over one {@link ByteStream}. */
 export class MConnection {
   readonly #stream: ByteStream;
@@ -137,7 +102,6 @@ export class MConnection {
   readonly #config: MConnConfig;
   readonly #log: Logger;
   readonly #created = performance.now();
-  readonly #maxPacketSize: number;
   readonly #sendMonitor = new FlowMonitor();
   readonly #recvMonitor = new FlowMonitor();
 
@@ -155,9 +119,6 @@ export class MConnection {
   #pingDue = false;
   #pongRequested = false;
   #pongTimedOut = false;
-  // Ping/pong flood accounting: count within the window that started at #pingWindowStart.
-  #pingWindowStart = 0;
-  #pingCount = 0;
 
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
@@ -165,17 +126,12 @@ export class MConnection {
   /** Stats ticks (every {@link UPDATE_STATS_MS} since creation) already applied. */
   #statsTick = 0;
 
-  /** Output buffer: {@link EMPTY} while idle, else borrowed from the pool (small, then large). */
-  #out: Uint8Array = EMPTY;
-  #outLen = 0;
+  /** Output buffer: empty while idle, else borrowed from the pool (small, then large). */
+  readonly #out: OutputBuffer;
   /** Room checked before each PacketMsg: one maximal packet on any channel. */
   readonly #packetReserve: number;
-  /** Size of the large output buffer (today's fixed size). */
-  readonly #bigOutSize: number;
-  /** Size of the large read buffer. */
-  readonly #bigReadSize: number;
-  /** The read buffer in use by the receive routine. */
-  #readBuf: Uint8Array = EMPTY;
+  /** The receive routine and its read buffer. */
+  readonly #receiver: Receiver;
 
   constructor(
     stream: ByteStream,
@@ -200,7 +156,6 @@ export class MConnection {
     this.#onError = onError;
     this.#config = cfg;
     this.#log = logger;
-    this.#maxPacketSize = maxPacketMsgSize(cfg.maxPacketMsgPayloadSize);
     const onQueued = () => {
       this.#dataQueued = true;
       this.#wake.notify();
@@ -213,11 +168,29 @@ export class MConnection {
       return new Channel(filled, cfg.maxPacketMsgPayloadSize, onQueued);
     });
     this.#packetReserve = delimitedPacketMsgSize(255, true, cfg.maxPacketMsgPayloadSize);
-    this.#bigOutSize = Math.max(
-      MIN_WRITE_BUFFER_SIZE,
-      2 * NUM_BATCH_PACKET_MSGS * this.#packetReserve,
+    this.#out = new OutputBuffer(
+      Math.max(MIN_WRITE_BUFFER_SIZE, 2 * NUM_BATCH_PACKET_MSGS * this.#packetReserve),
     );
-    this.#bigReadSize = Math.max(READ_BUFFER_SIZE, 2 * (this.#maxPacketSize + 10));
+    this.#receiver = new Receiver(
+      stream,
+      {
+        fail: (reason) => this.#fail(reason),
+        requestPong: () => {
+          this.#pongRequested = true;
+          this.#wake.notify();
+        },
+        pongReceived: () => {
+          clearTimeout(this.#pongTimer);
+          this.#pongTimer = undefined;
+        },
+        channel: (chId) => this.#channel(chId),
+        deliver: (chId, msg) => this.#onReceive(chId, msg),
+      },
+      this.#recvMonitor,
+      cfg.recvRate,
+      maxPacketMsgSize(cfg.maxPacketMsgPayloadSize),
+      logger,
+    );
   }
 
   /**
@@ -226,8 +199,8 @@ export class MConnection {
    */
   bufferStats(): { out: number; read: number; recv: { id: number; size: number }[] } {
     return {
-      out: this.#out.length,
-      read: this.#readBuf.length,
+      out: this.#out.buf.length,
+      read: this.#receiver.readBufferSize,
       recv: this.#channels.map((ch) => ({ id: ch.desc.id, size: ch.recvBufferSize })),
     };
   }
@@ -246,7 +219,7 @@ export class MConnection {
       this.#wake.notify();
     }, this.#config.pingIntervalMs);
     this.#sendDone = this.#sendRoutine();
-    this.#recvDone = this.#recvRoutine();
+    this.#recvDone = this.#receiver.run(this.#ac.signal);
   }
 
   /** Stops both routines, closes the stream and waits for the routines to end. Idempotent. */
@@ -415,7 +388,7 @@ export class MConnection {
           this.#pingDue = false;
           await this.#makeRoom(PING_PONG_WIRE_SIZE);
           this.#log.debug("Send Ping");
-          this.#outLen = writePing(this.#out, this.#outLen);
+          this.#out.len = writePing(this.#out.buf, this.#out.len);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
           this.#startPongTimer();
           await this.#flush();
@@ -425,7 +398,7 @@ export class MConnection {
           this.#pongRequested = false;
           await this.#makeRoom(PING_PONG_WIRE_SIZE);
           this.#log.debug("Send Pong");
-          this.#outLen = writePong(this.#out, this.#outLen);
+          this.#out.len = writePong(this.#out.buf, this.#out.len);
           this.#sendMonitor.update(PING_PONG_WIRE_SIZE);
           await this.#flush();
           continue;
@@ -463,39 +436,14 @@ export class MConnection {
    */
   #sendBatch(): boolean {
     this.#applyStatsTicks();
-    const start = this.#outLen;
-    let exhausted = false;
-    for (let i = 0; i < NUM_BATCH_PACKET_MSGS; i++) {
-      const ch = this.#selectChannel();
-      if (!ch) {
-        exhausted = true;
-        break;
-      }
-      // Full (and already large): the caller flushes and comes back for the rest.
-      if (!this.#reserve(this.#packetReserve)) break;
-      this.#outLen = ch.writeNextPacket(this.#out, this.#outLen);
-    }
-    const written = this.#outLen - start;
+    const start = this.#out.len;
+    const exhausted = writeBatch(this.#channels, this.#out, this.#packetReserve);
+    const written = this.#out.len - start;
     if (written > 0) {
       this.#sendMonitor.update(written);
       this.#armFlushTimer();
     }
     return exhausted;
-  }
-
-  #selectChannel(): Channel | undefined {
-    let least = Infinity;
-    let chosen: Channel | undefined;
-    for (const ch of this.#channels) {
-      if (!ch.isSendPending()) continue;
-      // Go divides in float32; the order of ratios is the same for byte counts in range.
-      const ratio = Math.fround(ch.recentlySent) / Math.fround(ch.desc.priority);
-      if (ratio < least) {
-        least = ratio;
-        chosen = ch;
-      }
-    }
-    return chosen;
   }
 
   #armFlushTimer(): void {
@@ -510,29 +458,11 @@ export class MConnection {
     }, this.#config.flushThrottleMs);
   }
 
-  /**
-   * Makes room for `n` more bytes in the output buffer: borrows a small buffer, or trades it
-   * for a large one, keeping what is buffered. False when even the large buffer is too full.
-   */
-  #reserve(n: number): boolean {
-    const need = this.#outLen + n;
-    const cur = this.#out;
-    if (need <= cur.length) return true;
-    if (cur.length >= this.#bigOutSize) return false;
-    const next = borrowBuffer(
-      need <= SMALL_WRITE_BUFFER_SIZE ? SMALL_WRITE_BUFFER_SIZE : this.#bigOutSize,
-    );
-    if (this.#outLen > 0) next.set(cur.subarray(0, this.#outLen));
-    if (cur !== EMPTY) returnBuffer(cur);
-    this.#out = next;
-    return need <= next.length;
-  }
-
-  /** {@link reserve}, flushing first when the large buffer is full. */
+  /** Makes room for `n` more output bytes, flushing first when the large buffer is full. */
   async #makeRoom(n: number): Promise<void> {
-    if (this.#reserve(n)) return;
+    if (this.#out.reserve(n)) return;
     await this.#flush(false);
-    this.#reserve(n);
+    this.#out.reserve(n);
   }
 
   /**
@@ -544,14 +474,11 @@ export class MConnection {
       clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
     }
-    if (this.#outLen === 0) return;
-    const n = this.#outLen;
-    await this.#stream.write(this.#out.subarray(0, n));
-    this.#outLen = 0;
+    if (this.#out.len === 0) return;
+    await this.#out.writeTo(this.#stream);
     // The stream is done with the bytes once write resolved (the buffer was reused before too).
     if (release && !this.#dataQueued && !this.#pingDue && !this.#pongRequested) {
-      returnBuffer(this.#out);
-      this.#out = EMPTY;
+      this.#out.release();
     }
   }
 
@@ -562,185 +489,5 @@ export class MConnection {
       this.#pongTimedOut = true;
       this.#wake.notify();
     }, this.#config.pongTimeoutMs);
-  }
-
-  // ---- receive routine --------------------------------------------------------------------
-
-  async #recvRoutine(): Promise<void> {
-    const signal = this.#ac.signal;
-    const small = new Uint8Array(SMALL_READ_BUFFER_SIZE);
-    let buf = this.#readBuf = small;
-    let start = 0; // first unparsed byte
-    let end = 0; // end of valid data
-    let lastRead = 0; // bytes the last read returned
-    let fills = 0; // consecutive reads that filled all the room they were given
-    const max = this.#maxPacketSize;
-    try {
-      while (!signal.aborted) {
-        // Parse every complete packet already buffered; `want` = bytes the partial one needs.
-        let want = 0;
-        while (true) {
-          // uvarint length prefix (Go accepts up to 10 bytes, non-minimal forms included).
-          let len = 0;
-          let mul = 1;
-          let p = start;
-          let complete = false;
-          while (p < end) {
-            const b = buf[p++];
-            len += (b & 0x7f) * mul;
-            mul *= 128;
-            if (b < 0x80) {
-              complete = true;
-              break;
-            }
-            if (p - start >= 10) {
-              this.#fail({ code: "bad_packet", detail: "length varint overflow" });
-              return;
-            }
-          }
-          if (!complete) {
-            want = 10;
-            break;
-          }
-          if (len > max) {
-            this.#fail({
-              code: "bad_packet",
-              detail: `message exceeds max size (${len} > ${max})`,
-            });
-            return;
-          }
-          if (end - p < len) {
-            want = p - start + len;
-            break;
-          }
-          const delay = this.#recvMonitor.limitDelayMs(this.#config.recvRate);
-          if (delay > 0) {
-            await this.#recvMonitor.limit(this.#config.recvRate, signal);
-            if (signal.aborted) return;
-          }
-          const body = buf.subarray(p, p + len);
-          this.#recvMonitor.update(p + len - start); // prefix + body, as Go counts
-          start = p + len;
-          if (!this.#handlePacket(body)) return;
-          if (signal.aborted) return;
-        }
-        if (start === end) {
-          // Drained: unless data is streaming (the last read alone would not have fit the
-          // small buffer), wait for the next data in the small buffer, so a peer that went
-          // idle holds only that one (at the latest after its next ping).
-          start = end = 0;
-          if (buf !== small && lastRead < small.length) {
-            returnBuffer(buf);
-            buf = this.#readBuf = small;
-          }
-        } else if (buf === small) {
-          // A partial packet: compact; a packet larger than the small buffer, or reads that
-          // keep filling all the room they are given (bulk traffic), move to a large pooled one.
-          if (start > 0) {
-            small.copyWithin(0, start, end);
-            end -= start;
-            start = 0;
-          }
-          if (want > small.length || fills >= 2) {
-            const big = borrowBuffer(this.#bigReadSize);
-            big.set(small.subarray(0, end));
-            buf = this.#readBuf = big;
-          }
-        } else if (start > 0 && buf.length - end < max + 10) {
-          buf.copyWithin(0, start, end);
-          end -= start;
-          start = 0;
-        }
-        const room = buf.length - end;
-        const n = await this.#stream.read(buf.subarray(end));
-        if (n === null) {
-          if (!signal.aborted) {
-            this.#log.debug("Connection is closed @ recvRoutine (likely by the other side)");
-            this.#fail({ code: "eof" });
-          }
-          return;
-        }
-        end += n;
-        lastRead = n;
-        fills = n === room ? fills + 1 : 0;
-      }
-    } catch (err) {
-      if (!signal.aborted) this.#fail({ code: "io", cause: err });
-    } finally {
-      // The read has settled, so nothing writes into a large buffer any more.
-      if (buf !== small) returnBuffer(buf);
-      this.#readBuf = EMPTY;
-    }
-  }
-
-  /** Counts a received ping or pong; true (and the connection failed) past the flood limit. */
-  #pingFlood(): boolean {
-    const now = performance.now();
-    if (now - this.#pingWindowStart >= PING_FLOOD_WINDOW_MS) {
-      this.#pingWindowStart = now;
-      this.#pingCount = 0;
-    }
-    if (++this.#pingCount <= PING_FLOOD_LIMIT) return false;
-    this.#fail({ code: "ping_flood", count: this.#pingCount, windowMs: PING_FLOOD_WINDOW_MS });
-    return true;
-  }
-
-  /** Dispatches one Packet body; returns false when the connection must stop. */
-  #handlePacket(body: Uint8Array): boolean {
-    let pkt;
-    try {
-      pkt = decodePacket(body);
-    } catch (err) {
-      const detail = err instanceof PacketDecodeError ? err.message : String(err);
-      this.#fail({ code: "bad_packet", detail });
-      return false;
-    }
-    if (pkt.kind !== "msg" && this.#pingFlood()) return false;
-    switch (pkt.kind) {
-      case "ping":
-        this.#log.debug("Receive Ping");
-        // One pong answers a burst of pings that arrive before the send routine runs.
-        this.#pongRequested = true;
-        this.#wake.notify();
-        return true;
-      case "pong":
-        this.#log.debug("Receive Pong");
-        clearTimeout(this.#pongTimer);
-        this.#pongTimer = undefined;
-        return true;
-      case "msg": {
-        const ch = pkt.channelId >= 0 && pkt.channelId <= 255
-          ? this.#channel(pkt.channelId)
-          : undefined;
-        if (!ch) {
-          this.#fail({ code: "unknown_channel", channelId: pkt.channelId });
-          return false;
-        }
-        let msg: Uint8Array | null;
-        try {
-          msg = ch.recvPacketMsg(pkt.eof, pkt.data);
-        } catch (err) {
-          if (err instanceof RecvCapacityError) {
-            this.#fail({
-              code: "message_too_large",
-              channelId: err.channelId,
-              capacity: err.capacity,
-              received: err.received,
-            });
-            return false;
-          }
-          throw err;
-        }
-        if (msg !== null) {
-          try {
-            this.#onReceive(ch.desc.id, msg);
-          } catch (cause) {
-            this.#fail({ code: "receive_threw", channelId: ch.desc.id, cause });
-            return false;
-          }
-        }
-        return true;
-      }
-    }
   }
 }
