@@ -13,12 +13,11 @@
  * cooldown (Go: at once); `broadcast` reports the result per peer ID.
  * @module
  */
-import { InvalidParametersError, NotStartedError } from "./errors.ts";
-import { validateId } from "./key.ts";
+import { NotStartedError } from "./errors.ts";
 import { idAddressString, NetAddress } from "./netaddress.ts";
-import { type ChannelRoute, Peer } from "./peer.ts";
+import { Peer } from "./peer.ts";
 import { DuplicatePeerIdError, type IPeerSet, PeerSet } from "./peer_set.ts";
-import { ChannelCodec, type Envelope, type Reactor, type StreamDescriptor } from "./reactor.ts";
+import type { Envelope, Reactor, StreamDescriptor } from "./reactor.ts";
 import { abortableSleep, Reconnector, type Sleep } from "./reconnect.ts";
 import {
   describeStopReason,
@@ -50,6 +49,8 @@ import {
   type SwitchOptions,
   type SwitchState,
 } from "./switch_config.ts";
+import { ReactorTable } from "./switch_reactors.ts";
+import { PeerClasses } from "./switch_peer_classes.ts";
 
 export { CurrentlyDialingOrExistingAddressError, type SwitchAddrBook };
 export * from "./switch_config.ts";
@@ -64,18 +65,14 @@ export class Switch {
   readonly #peerFilters: PeerFilter[];
   readonly #sleep: Sleep;
   readonly #random: () => number;
-  readonly #reactors = new Map<string, Reactor>();
-  readonly #channels: StreamDescriptor[] = [];
-  readonly #routes = new Map<number, ChannelRoute>();
+  readonly #table = new ReactorTable();
   readonly #peers = new PeerSet();
   readonly #dialing = new Map<string, NetAddress>();
   readonly #removals = new WeakMap<Peer, Promise<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
-  #persistent: NetAddress[] = [];
-  readonly #unconditional = new Set<string>();
-  readonly #private = new Set<string>();
+  readonly #classes = new PeerClasses();
   #state: SwitchState = "created";
   #acceptLoop: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -109,55 +106,26 @@ export class Switch {
     if (this.#state !== "created") {
       throw new ReactorRegistrationError(`cannot add reactor ${name}: switch is ${this.#state}`);
     }
-    if (this.#reactors.has(name)) {
-      throw new ReactorRegistrationError(`reactor ${name} already registered`);
-    }
-    const descs = reactor.getChannels();
-    const codecs: ChannelCodec[] = [];
-    const seen = new Set<number>();
-    for (const d of descs) {
-      if (!Number.isInteger(d.id) || d.id < 0 || d.id > 0xff) {
-        throw new ReactorRegistrationError(`reactor ${name}: channel id ${d.id} is not a byte`);
-      }
-      const owner = this.#routes.get(d.id)?.reactorName ?? (seen.has(d.id) ? name : undefined);
-      if (owner !== undefined) {
-        throw new ReactorRegistrationError(
-          `Channel ${d.id.toString(16).toUpperCase()} has multiple reactors ${owner} & ${name}`,
-        );
-      }
-      seen.add(d.id);
-      try {
-        codecs.push(new ChannelCodec(d));
-      } catch (e) {
-        throw new ReactorRegistrationError(`reactor ${name}: ${(e as Error).message}`, {
-          cause: e,
-        });
-      }
-    }
-    for (const codec of codecs) {
-      this.#channels.push(codec.desc);
-      this.#routes.set(codec.desc.id, { reactor, reactorName: name, codec });
-    }
-    this.#reactors.set(name, reactor);
+    this.#table.register(name, reactor);
     reactor.setSwitch(this);
     return reactor;
   }
 
   /** The reactor registered under `name`. */
   reactor(name: string): Reactor | undefined {
-    return this.#reactors.get(name);
+    return this.#table.reactors.get(name);
   }
   /** All reactors by name, in registration order. */
   reactors(): ReadonlyMap<string, Reactor> {
-    return this.#reactors;
+    return this.#table.reactors;
   }
   /** Every channel descriptor in registration order (what our NodeInfo should advertise). */
   channels(): readonly StreamDescriptor[] {
-    return this.#channels;
+    return this.#table.channels;
   }
   /** Channel ids in registration order, as NodeInfo's `channels` bytes. */
   channelIds(): Uint8Array {
-    return Uint8Array.from(this.#channels, (c) => c.id);
+    return Uint8Array.from(this.#table.channels, (c) => c.id);
   }
 
   // ---- peer classes ------------------------------------------------------------------------
@@ -165,31 +133,29 @@ export class Switch {
   /** Sets the persistent peers (`id@host:port` list); hostnames are resolved now. */
   async addPersistentPeers(addrs: readonly string[]): Promise<void> {
     this.#log.info("Adding persistent peers", { addrs: addrs.join(",") });
-    this.#persistent = await parsePeerAddresses(this.#log, addrs);
+    this.#classes.setPersistent(await parsePeerAddresses(this.#log, addrs));
   }
   /** Peers that bypass the inbound cap and are not counted (validated IDs). */
   addUnconditionalPeerIds(ids: readonly string[]): void {
     this.#log.info("Adding unconditional peer ids", { ids: ids.join(",") });
-    ids.forEach((id, i) => validateIdAt(id, i));
-    for (const id of ids) this.#unconditional.add(id);
+    this.#classes.addUnconditional(ids);
   }
   /** Peers never gossiped by PEX; forwarded to the address book. */
   addPrivatePeerIds(ids: readonly string[]): void {
-    ids.forEach((id, i) => validateIdAt(id, i));
-    for (const id of ids) this.#private.add(id);
+    this.#classes.addPrivate(ids);
     this.#addrBook?.addPrivateIds?.(ids);
   }
   /** Private peer IDs (for PEX). */
   get privatePeerIds(): ReadonlySet<string> {
-    return this.#private;
+    return this.#classes.privateIds;
   }
   /** True if `id` is an unconditional peer. */
   isPeerUnconditional(id: string): boolean {
-    return this.#unconditional.has(id);
+    return this.#classes.isUnconditional(id);
   }
   /** True if `addr` equals a persistent peer entry. */
   isPeerPersistent(addr: NetAddress): boolean {
-    return this.#persistent.some((p) => p.equals(addr));
+    return this.#classes.isPersistent(addr);
   }
   /** `max_num_outbound_peers` (for PEX). */
   maxNumOutboundPeers(): number {
@@ -224,7 +190,7 @@ export class Switch {
     let outbound = 0;
     let inbound = 0;
     for (const p of this.#peers.list()) {
-      if (this.#unconditional.has(p.id)) continue;
+      if (this.#classes.isUnconditional(p.id)) continue;
       if (p.isOutbound) outbound++;
       else inbound++;
     }
@@ -244,13 +210,7 @@ export class Switch {
   async start(): Promise<void> {
     if (this.#state !== "created") throw new ReactorRegistrationError(`switch is ${this.#state}`);
     this.#state = "running";
-    for (const [name, r] of this.#reactors) {
-      try {
-        await r.start();
-      } catch (e) {
-        throw new Error(`failed to start ${name}: ${(e as Error).message}`, { cause: e });
-      }
-    }
+    await this.#table.startAll();
     this.#acceptLoop = this.#acceptRoutine();
   }
 
@@ -271,13 +231,7 @@ export class Switch {
     await this.#drain();
     if (wasRunning) {
       this.#log.debug("Switch: Stopping reactors");
-      for (const [name, r] of this.#reactors) {
-        try {
-          await r.stop();
-        } catch (e) {
-          this.#log.error("error while stopped reactor", { reactor: name, error: e });
-        }
-      }
+      await this.#table.stopAll(this.#log);
     }
     await this.transport.close();
     await this.#acceptLoop;
@@ -306,7 +260,7 @@ export class Switch {
   broadcast(envelope: Envelope): Promise<ReadonlyMap<string, boolean>> {
     this.#log.debug("Broadcast", { channel: envelope.channelId });
     const peers = this.#peers.list();
-    const route = this.#routes.get(envelope.channelId);
+    const route = this.#table.routes.get(envelope.channelId);
     let bytes: Uint8Array | undefined;
     let label = "";
     if (route) {
@@ -392,22 +346,12 @@ export class Switch {
     p = (async () => {
       peer.closeConn();
       await peer.stop();
-      this.#removeFromReactors(peer, reason, this.#reactors.keys());
+      this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
       if (this.#peers.remove(peer)) this.#metrics.peersAdd(-1);
       else this.#log.debug("error on peer removal", { peer: peer.id });
     })();
     this.#removals.set(peer, p);
     return p;
-  }
-
-  #removeFromReactors(peer: Peer, reason: StopReason, names: Iterable<string>): void {
-    for (const name of names) {
-      try {
-        this.#reactors.get(name)!.removePeer(peer, reason);
-      } catch (e) {
-        this.#log.error("Reactor failed in removePeer", { reactor: name, peer: peer.id, err: e });
-      }
-    }
   }
 
   // ---- dialing -----------------------------------------------------------------------------
@@ -477,7 +421,7 @@ export class Switch {
       addrBook: this.#addrBook,
       maxInbound: this.config.maxNumInboundPeers,
       isRunning: () => this.isRunning,
-      isUnconditional: (id) => this.#unconditional.has(id),
+      isUnconditional: (id) => this.#classes.isUnconditional(id),
       numInbound: () => this.numPeers().inbound,
       numPeers: () => this.#peers.size,
       addPeer: (conn) => this.#addPeer(conn),
@@ -494,12 +438,12 @@ export class Switch {
   async #addPeer(conn: TransportConn): Promise<void> {
     let peer: Peer;
     try {
-      const persistent = await this.#isPersistentConn(conn);
+      const persistent = await this.#classes.isPersistentConn(conn);
       peer = new Peer({
         conn,
         persistent,
-        channels: this.#channels,
-        routes: this.#routes,
+        channels: this.#table.channels,
+        routes: this.#table.routes,
         onPeerError: (p, reason) => void this.stopPeerForError(p, reason),
         mconnConfig: this.config.mconnConfig,
         logger: this.#log,
@@ -517,7 +461,7 @@ export class Switch {
     }
     const initialized: string[] = [];
     try {
-      for (const [name, r] of this.#reactors) {
+      for (const [name, r] of this.#table.reactors) {
         initialized.push(name);
         r.initPeer(peer);
       }
@@ -528,33 +472,19 @@ export class Switch {
       this.#log.error("Error starting peer", { err, peer });
       peer.closeConn();
       await peer.stop();
-      this.#removeFromReactors(peer, protocolViolation(err, initialized.at(-1)), initialized);
+      this.#table.removePeer(
+        peer,
+        protocolViolation(err, initialized.at(-1)),
+        initialized,
+        this.#log,
+      );
       this.#removals.set(peer, Promise.resolve());
       throw err;
     }
     this.#metrics.peersAdd(1);
-    let failure: { name: string; err: Error } | undefined;
-    for (const [name, r] of this.#reactors) {
-      try {
-        r.addPeer(peer);
-      } catch (e) {
-        failure ??= { name, err: e instanceof Error ? e : new Error(String(e)) };
-      }
-    }
+    const failure = this.#table.addPeer(peer);
     if (failure) void this.stopPeerForError(peer, protocolViolation(failure.err, failure.name));
     this.#log.debug("Added peer", { peer });
-  }
-
-  async #isPersistentConn(conn: TransportConn): Promise<boolean> {
-    if (this.#persistent.length === 0) return false;
-    if (conn.outbound) return this.isPeerPersistent(conn.socketAddr);
-    try {
-      return this.isPeerPersistent(
-        await NetAddress.parse(idAddressString(conn.nodeInfo.id, conn.nodeInfo.listenAddr)),
-      );
-    } catch {
-      return false;
-    }
   }
 
   async #filterPeer(peer: Peer): Promise<void> {
@@ -565,13 +495,5 @@ export class Switch {
       peer,
       this.config.filterTimeoutMs,
     );
-  }
-}
-
-function validateIdAt(id: string, i: number): void {
-  try {
-    validateId(id);
-  } catch (e) {
-    throw new InvalidParametersError(`wrong ID #${i}: ${(e as Error).message}`, { cause: e });
   }
 }
