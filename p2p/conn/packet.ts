@@ -9,6 +9,7 @@
  * member wins, a Packet with no recognised oneof member is an error.
  * @module
  */
+import { uvarintSize } from "../../libs/protoio.ts";
 
 /** Field tags of `Packet.sum` and `PacketMsg`, as (field number << 3 | wire type). */
 const TAG_PING = 0x0a; // field 1, length-delimited
@@ -39,15 +40,8 @@ export type DecodedPacket =
   | { kind: "pong" }
   | { kind: "msg"; channelId: number; eof: boolean; data: Uint8Array };
 
-/** Number of bytes `n` (a non-negative safe integer) takes as a uvarint. */
-export function uvarintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
+// `uvarintSize` is the framing layer's (same encoding); re-exported for the packet API.
+export { uvarintSize };
 
 /** Writes `n` as a uvarint at `buf[off]`; returns the offset after it. */
 export function putUvarint(buf: Uint8Array, off: number, n: number): number {
