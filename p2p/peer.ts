@@ -9,7 +9,12 @@
  * connection is fully stopped.
  * @module
  */
-import { type MConnConfig, MConnection, MConnectionError } from "./conn/mconnection.ts";
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type MConnConfig,
+  MConnection,
+  MConnectionError,
+} from "./conn/mconnection.ts";
 import { PROTOCOL_VIOLATION_CODES } from "./conn/mconnection_status.ts";
 import type { ByteStream } from "./conn/stream.ts";
 import type { NodeInfo } from "./node_info.ts";
@@ -30,8 +35,8 @@ const PEER_STOPPED = new DOMException("peer stopped", "AbortError");
 
 /** How often the pending-send gauge is sampled (Go's `metricsTickerDuration`). */
 export const METRICS_TICKER_MS = 10_000;
-/** How long `send` waits for room in a full channel queue (Go: `defaultSendTimeout`). */
-export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+/** How long `send` waits for queue room: the MConnection default (Go `defaultSendTimeout`). */
+export { DEFAULT_SEND_TIMEOUT_MS };
 
 /** The connection a peer is built on, as the transport hands it over after the handshake. */
 export interface PeerConn {
