@@ -192,7 +192,14 @@ export class NodeKey {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new KeyFileError(path, `not valid JSON: ${(err as Error).message}`, { cause: err });
+      // JSON.parse quotes the offending input; a key file's bytes must not reach the terminal
+      // (a secret, and control characters would break the one-line error).
+      const where = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new KeyFileError(
+        path,
+        `not valid JSON${where === undefined ? "" : ` (at byte ${where})`}`,
+        { cause: err },
+      );
     }
     const pk = (doc as { priv_key?: unknown } | null)?.priv_key;
     if (typeof pk !== "object" || pk === null) {

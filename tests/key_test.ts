@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "./util/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "./util/assert.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   isValidId,
@@ -236,4 +242,13 @@ Deno.test({
       await Deno.remove(home, { recursive: true });
     }
   },
+});
+
+Deno.test("key: a garbage file's bytes never reach the error message (one line, no secret)", () => {
+  const garbage = 'x\n{"priv_key":SECRET-BYTES\x01\x02';
+  const err = assertThrows(() => NodeKey.parse(garbage, "/h/config/node_key.json"), KeyFileError);
+  assert(!err.message.includes("\n"), err.message);
+  assert(!err.message.includes("SECRET"), err.message);
+  assertStringIncludes(err.message, "/h/config/node_key.json");
+  assertStringIncludes(err.message, "not valid JSON");
 });
