@@ -5,6 +5,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./util/assert.ts";
+import { handshakeVectors } from "./util/vectors.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   isValidId,
@@ -16,11 +17,7 @@ import {
 } from "../p2p/key.ts";
 import { InvalidParametersError } from "../p2p/errors.ts";
 
-const vectors = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../shared/vectors/secret-connection-handshake.json", import.meta.url),
-  ).catch(() => Deno.readTextFile("/work/shared/vectors/secret-connection-handshake.json")),
-);
+const vectors = await handshakeVectors();
 
 function hex(s: string): Uint8Array {
   const out = new Uint8Array(s.length / 2);

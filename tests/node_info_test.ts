@@ -21,11 +21,10 @@ import {
 } from "../p2p/errors.ts";
 import { encodeUvarint, marshalDelimited, readDelimited } from "../libs/protoio.ts";
 import { bytePipe } from "./util/pipe.ts";
+import { handshakeVectors } from "./util/vectors.ts";
 import type { HostResolver } from "../p2p/netaddress.ts";
 
-const vectors = JSON.parse(
-  await Deno.readTextFile("/work/shared/vectors/secret-connection-handshake.json"),
-);
+const vectors = await handshakeVectors();
 
 function hex(s: string): Uint8Array {
   const out = new Uint8Array(s.length / 2);

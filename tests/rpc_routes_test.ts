@@ -18,13 +18,9 @@ import {
   type RpcSwitch,
 } from "../node/rpc_routes.ts";
 import type { ConnectionStatus } from "../p2p/conn/mconnection_status.ts";
+import { handshakeVectors } from "./util/vectors.ts";
 
-const VECTORS = JSON.parse(
-  await Deno.readTextFile(
-    new URL("../../shared/vectors/secret-connection-handshake.json", import.meta.url),
-  )
-    .catch(() => Deno.readTextFile("/work/shared/vectors/secret-connection-handshake.json")),
-);
+const VECTORS = await handshakeVectors();
 const SEED = Uint8Array.from(
   (VECTORS.node_A.ed25519_seed as string).match(/../g)!.map((h) => parseInt(h, 16)),
 );
