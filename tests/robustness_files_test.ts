@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
-import { childEnv, cli, CLI_PERMS, type CliRun, ROOT, spawnDaemon } from "./util/daemon.ts";
+import { cli, type CliRun, runCli, spawnDaemon } from "./util/daemon.ts";
 import { freePort } from "./interop/cometbft.ts";
 import { randomBytes } from "./util/hostile.ts";
 
@@ -18,31 +18,17 @@ const RUN_TIMEOUT_MS = 20_000;
  * `node --home` on free loopback ports, for runs that must fail to start; a node that starts
  * anyway is stopped after {@link RUN_TIMEOUT_MS} (its exit code then fails the assertion).
  */
-async function runNode(home: string, ...extra: string[]): Promise<CliRun> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...CLI_PERMS,
-      "main.ts",
-      "node",
-      "--home",
-      home,
-      "--p2p.laddr",
-      `tcp://127.0.0.1:${freePort()}`,
-      "--rpc.laddr",
-      `tcp://127.0.0.1:${freePort()}`,
-      ...extra,
-    ],
-    cwd: ROOT,
-    env: childEnv(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function runNode(home: string, ...extra: string[]): Promise<CliRun> {
+  return runCli([
+    "node",
+    "--home",
+    home,
+    "--p2p.laddr",
+    `tcp://127.0.0.1:${freePort()}`,
+    "--rpc.laddr",
+    `tcp://127.0.0.1:${freePort()}`,
+    ...extra,
+  ], { timeoutMs: RUN_TIMEOUT_MS });
 }
 
 async function init(home: string): Promise<void> {

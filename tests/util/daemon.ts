@@ -50,7 +50,12 @@ export interface CliRun {
 }
 
 /** Runs `main.ts <args>` with the cli task's permissions and waits for it to exit. */
-export async function cli(...args: string[]): Promise<CliRun> {
+export function cli(...args: string[]): Promise<CliRun> {
+  return runCli(args);
+}
+
+/** {@link cli} with options: `timeoutMs` kills a run that has not exited by then. */
+export async function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...CLI_PERMS, "main.ts", ...args],
     cwd: ROOT,
@@ -59,6 +64,7 @@ export async function cli(...args: string[]): Promise<CliRun> {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
