@@ -1,3 +1,4 @@
+import { toHex } from "./util/vectors.ts";
 import assert from "node:assert/strict";
 import { HighwayHash64, HighwayHashKeyError } from "../p2p/pex/highwayhash.ts";
 
@@ -17,10 +18,6 @@ function fromHex(h: string): Uint8Array {
   const out = new Uint8Array(h.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
   return out;
-}
-
-function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 Deno.test("highwayhash64: matches minio/highwayhash vectors (all lengths 0..100, 3 keys)", () => {

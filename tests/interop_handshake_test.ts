@@ -3,6 +3,7 @@
  * probe runs against it as a subprocess. We run no MConnection yet, so the Go node drops us
  * after a while; the tests only hold the connection briefly.
  */
+import { STOCK_CHANNELS } from "./util/vectors.ts";
 import { assert, assertEquals } from "./util/assert.ts";
 import { interopTest, startCometbft } from "./interop/cometbft.ts";
 import { ExitCode } from "../cmd/command.ts";
@@ -11,18 +12,6 @@ import { NetAddress } from "../p2p/netaddress.ts";
 import { type NodeInfo, validateNodeInfo } from "../p2p/node_info.ts";
 import { dialTcp, upgradeInbound, upgradeOutbound } from "../p2p/upgrade.ts";
 
-const STOCK_CHANNELS = Uint8Array.from([
-  0x40,
-  0x20,
-  0x21,
-  0x22,
-  0x23,
-  0x30,
-  0x38,
-  0x60,
-  0x61,
-  0x00,
-]);
 /** p2p debug logs show "Added peer"; everything else stays at info. */
 const GO_LOG_LEVEL = "p2p:debug,*:info";
 /** How long we wait for the Go node to dial its persistent peer (it dials right at start). */

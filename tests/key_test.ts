@@ -5,7 +5,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./util/assert.ts";
-import { handshakeVectors } from "./util/vectors.ts";
+import { handshakeVectors, hex, toHex } from "./util/vectors.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   isValidId,
@@ -18,15 +18,6 @@ import {
 import { InvalidParametersError } from "../p2p/errors.ts";
 
 const vectors = await handshakeVectors();
-
-function hex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 for (const name of ["node_A", "node_B"]) {
   const v = vectors[name];

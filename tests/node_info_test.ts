@@ -21,21 +21,11 @@ import {
 } from "../p2p/errors.ts";
 import { encodeUvarint, marshalDelimited, readDelimited } from "../libs/protoio.ts";
 import { bytePipe } from "./util/pipe.ts";
-import { handshakeVectors } from "./util/vectors.ts";
+import { handshakeVectors, hex, STOCK_CHANNELS, toHex } from "./util/vectors.ts";
 import type { HostResolver } from "../p2p/netaddress.ts";
 
 const vectors = await handshakeVectors();
 
-function hex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-const STOCK_CHANNELS = hex("40202122233038606100");
 const ID_A = vectors.node_A.node_id as string;
 const ID_B = vectors.node_B.node_id as string;
 

@@ -1,3 +1,4 @@
+import { STOCK_CHANNELS } from "./util/vectors.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./util/assert.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
@@ -12,20 +13,6 @@ import {
   SelfConnectionError,
 } from "../p2p/errors.ts";
 import { dialTcp, upgradeInbound, upgradeOutbound } from "../p2p/upgrade.ts";
-
-/** Channels of a stock CometBFT node with PEX. */
-const STOCK_CHANNELS = Uint8Array.from([
-  0x40,
-  0x20,
-  0x21,
-  0x22,
-  0x23,
-  0x30,
-  0x38,
-  0x60,
-  0x61,
-  0x00,
-]);
 
 function info(key: NodeKey, over: Partial<NodeInfo> = {}): NodeInfo {
   return {
