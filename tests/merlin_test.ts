@@ -54,7 +54,7 @@ Deno.test("strobe: continuing an operation with different flags throws", () => {
 Deno.test("merlin: challenge of the SecretConnection vector", async () => {
   const v = JSON.parse(
     await Deno.readTextFile(
-      new URL("../../shared/vectors/secret-connection-handshake.json", import.meta.url),
+      new URL("./fixtures/vectors/secret-connection-handshake.json", import.meta.url),
     ),
   );
   const unhex = (s: string) => Uint8Array.from(s.match(/../g)!, (h) => parseInt(h, 16));

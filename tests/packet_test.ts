@@ -18,7 +18,7 @@ const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 const vectors = JSON.parse(
   Deno.readTextFileSync(
-    new URL("../../shared/vectors/secret-connection-handshake.json", import.meta.url),
+    new URL("./fixtures/vectors/secret-connection-handshake.json", import.meta.url),
   ),
 );
 const Packet = protoType("tendermint.p2p.Packet");

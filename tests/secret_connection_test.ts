@@ -49,7 +49,7 @@ const concat = (...parts: Uint8Array[]) => {
   return out;
 };
 
-const vectorsDir = new URL("../../shared/vectors/", import.meta.url);
+const vectorsDir = new URL("./fixtures/vectors/", import.meta.url);
 const V = JSON.parse(
   await Deno.readTextFile(new URL("secret-connection-handshake.json", vectorsDir)),
 );

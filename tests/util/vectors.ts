@@ -1,13 +1,13 @@
 /**
- * The shared golden vectors live in `shared/vectors/`, beside the repository (the developers'
- * checkout and CI's clone both have `shared/` next to the project folder).
+ * The golden vectors (copied from the project's shared reading material into
+ * `tests/fixtures/vectors/`, so a fresh clone carries everything its tests read).
  * @module
  */
 
-/** The folder of the shared vectors, resolved from this file (never an absolute path). */
-export const VECTORS_DIR = new URL("../../../shared/vectors/", import.meta.url);
+/** The folder of the golden vectors, resolved from this file (never an absolute path). */
+export const VECTORS_DIR = new URL("../fixtures/vectors/", import.meta.url);
 
-/** Reads a shared vector file as text. */
+/** Reads a golden vector file as text. */
 export function readVectorText(name: string): Promise<string> {
   return Deno.readTextFile(new URL(name, VECTORS_DIR));
 }
