@@ -10,6 +10,12 @@
  * @module
  */
 import { buildConfig, type RawValue } from "./build.ts";
+import {
+  buildChainConfigs,
+  type ChainSpec,
+  checkDistinctChains,
+  DEFAULT_CHAIN_NAME,
+} from "./chains.ts";
 import { homePaths, resolveHome } from "./home.ts";
 import { type ConfigArgs, envOverrides, flagName, readEnv } from "./overrides.ts";
 import { type Config, MAX_CHAIN_ID_LENGTH } from "./schema.ts";
@@ -30,6 +36,7 @@ export {
   type ValueSource,
 } from "./validate.ts";
 export { parseConfigText, renderConfigToml } from "./toml.ts";
+export * from "./chains.ts";
 export {
   CONFIG_FLAGS_HELP,
   type ConfigArgs,
@@ -77,6 +84,8 @@ export interface LoadConfigResult {
   configPath: string;
   /** Whether that file existed; if not, the config is defaults + env + flags. */
   fileFound: boolean;
+  /** The `[chains.NAME]` tables, each a full config (empty for a single-chain config). */
+  chains: ChainSpec[];
 }
 
 /**
@@ -93,6 +102,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadConf
   const fileLayer = new Map<string, RawValue>();
   let fileFound = false;
   let text: string | undefined;
+  let chainTables: unknown;
   try {
     text = await Deno.readTextFile(configPath);
   } catch (err) {
@@ -106,6 +116,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadConf
     fileFound = true;
     const parsed = parseConfigText(text, configPath);
     warnings.push(...parsed.warnings);
+    chainTables = parsed.chains;
     for (const [path, raw] of parsed.values) {
       fileLayer.set(path, { raw, source: { kind: "file", path: configPath } });
     }
@@ -121,7 +132,16 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadConf
     flagLayer.set(path, { raw: text, source: { kind: "flag", name: flagName(path) } });
   }
   const config = buildConfig(home, [fileLayer, envLayer, flagLayer]);
-  return { config, warnings, configPath, fileFound };
+  const extra = buildChainConfigs({
+    home,
+    chains: chainTables,
+    configPath,
+    layers: [fileLayer, envLayer, flagLayer],
+  });
+  warnings.push(...extra.warnings);
+  const all = [{ name: DEFAULT_CHAIN_NAME, config }, ...extra.chains];
+  checkDistinctChains(all.map((c) => ({ ...c, chainId: c.config.chainId })));
+  return { config, warnings, configPath, fileFound, chains: extra.chains };
 }
 
 /**

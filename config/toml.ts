@@ -10,11 +10,16 @@ import { type Config, type KeySpec, type Section, SECTIONS } from "./schema.ts";
 import { KEYS, KEYS_BY_PATH } from "./keys.ts";
 import { ConfigError } from "./validate.ts";
 
+/** The root table of extra chains (`[chains.NAME]`, see `chains.ts`). */
+const CHAINS_TABLE = "chains";
+
 /** Known keys found in a file, by dotted path, with their raw TOML values. */
 export interface ParsedFile {
   values: Map<string, unknown>;
   /** One line per unknown key or table (ignored). */
   warnings: string[];
+  /** The raw `[chains]` table, if any (built by `chains.ts`). */
+  chains?: unknown;
 }
 
 const KNOWN_TABLES: ReadonlySet<string> = new Set(SECTIONS.filter((s) => s !== ""));
@@ -38,11 +43,14 @@ export function parseConfigText(text: string, path: string): ParsedFile {
   }
   const values = new Map<string, unknown>();
   const warnings: string[] = [];
+  let chains: unknown;
   const walk = (table: Record<string, unknown>, prefix: string) => {
     for (const [key, value] of Object.entries(table)) {
       const full = prefix === "" ? key : `${prefix}.${key}`;
       if (KEYS_BY_PATH.has(full)) {
         values.set(full, value);
+      } else if (full === CHAINS_TABLE) {
+        chains = value;
       } else if (KNOWN_TABLES.has(full)) {
         if (!isTable(value)) {
           throw ConfigError.forValue(full, value, `must be a table ([${full}])`);
@@ -56,7 +64,7 @@ export function parseConfigText(text: string, path: string): ParsedFile {
     }
   };
   walk(doc, "");
-  return { values, warnings };
+  return { values, warnings, chains };
 }
 
 /** The typed object holding a section's fields. */
