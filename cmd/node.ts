@@ -22,7 +22,9 @@ import {
 } from "../config/mod.ts";
 import { createLogger, type Logger, LogLevelError } from "../libs/log.ts";
 import { KeyFileError } from "../p2p/key.ts";
-import { Node, NodeStartError } from "../node/node.ts";
+import { NodeStartError } from "../node/node.ts";
+import { MultiNode } from "../node/multi_node.ts";
+import { watchReloadSignal } from "../node/reload.ts";
 
 /** A graceful stop taking longer than this is abandoned (exit 1). */
 export const STOP_DEADLINE_MS = 10_000;
@@ -47,7 +49,9 @@ With neither --config nor DIR/config/config.toml, a default home is created firs
 with chain_id = "switchyard-local" and a new node key), as "init" would.
 
 SIGINT/SIGTERM stop gracefully (address book saved, every socket closed; exit 0); a second
-signal exits at once (exit 130).
+signal exits at once (exit 130). SIGHUP re-reads the config: [chains.NAME] tables added start,
+removed ones stop, changed ones restart, the others keep their peers; a bad config is refused
+(logged) and changes nothing.
 
 ${CONFIG_FLAGS_HELP}
 
@@ -94,15 +98,15 @@ export const nodeCommand: Command = {
       console.log(USAGE);
       return ExitCode.ok;
     }
-    let node: Node;
+    let node: MultiNode;
     let log: Logger;
+    let load: () => ReturnType<typeof loadConfig>;
     try {
       const parsed = parseConfigArgs(args);
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
       const env = readEnv();
       const home = resolveHome(parsed.home, env);
-      const load = () =>
-        loadConfig({ home, configPath: parsed.configPath, flags: parsed.flags, env });
+      load = () => loadConfig({ home, configPath: parsed.configPath, flags: parsed.flags, env });
       // Validate flags and environment before writing anything into a new home.
       let loaded = await load();
       let created: string[] = [];
@@ -110,17 +114,22 @@ export const nodeCommand: Command = {
         created = await ensureHome(home);
         loaded = await load();
       }
-      const { config, warnings } = loaded;
+      const { config, warnings, chains } = loaded;
       for (const w of warnings) console.error(`warning: ${w}`);
-      const chainId = await resolveChainId(config);
+      await resolveChainId(config);
       const root = createLogger({ level: config.logLevel, format: config.logFormat });
       log = root.with({ module: "main" });
       for (const f of created) log.info("Created default file", { file: f });
-      node = await Node.create({ config, chainId, logger: root });
+      node = await MultiNode.create({ config, chains, logger: root });
     } catch (err) {
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
+    const reloads = watchReloadSignal(log, async () => {
+      const next = await load();
+      for (const w of next.warnings) log.info("Config warning", { warning: w });
+      await node.reload(next.config, next.chains);
+    });
     try {
       try {
         await node.start();
@@ -128,11 +137,16 @@ export const nodeCommand: Command = {
         console.error(`error: ${(err as Error).message}`);
         return ExitCode.failure;
       }
-      log.info("Node started", {
-        ID: node.nodeKey.id,
-        p2p: node.p2pAddr ? `${node.p2pAddr.hostname}:${node.p2pAddr.port}` : "",
-        rpc: rpcAddrText(node),
-      });
+      for (const c of node.chains) {
+        const p2p = c.node.p2pAddr;
+        log.info("Node started", {
+          chain: c.name,
+          chain_id: c.chainId,
+          ID: c.node.nodeKey.id,
+          p2p: p2p ? `${p2p.hostname}:${p2p.port}` : "",
+          rpc: rpcAddrText(node),
+        });
+      }
       await signals.promise;
       const stopped = await stopWithin(node, STOP_DEADLINE_MS);
       if (!stopped) {
@@ -142,11 +156,12 @@ export const nodeCommand: Command = {
       return ExitCode.ok;
     } finally {
       signals.dispose();
+      await reloads.dispose();
     }
   },
 };
 
-async function stopWithin(node: Node, ms: number): Promise<boolean> {
+async function stopWithin(node: MultiNode, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
@@ -176,7 +191,7 @@ function reportSetupError(err: unknown): number {
 }
 
 /** The RPC address as bound (`tcp://127.0.0.1:26657`, the real port when 0 was asked for). */
-function rpcAddrText(node: Node): string {
+function rpcAddrText(node: MultiNode): string {
   const a = node.rpcServer?.addr;
   if (!a) return "";
   return a.kind === "unix" ? `unix://${a.path}` : `tcp://${a.hostname}:${a.port}`;

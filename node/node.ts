@@ -50,6 +50,11 @@ export interface NodeOptions {
   nodeKey?: NodeKey;
   /** Reactor table (default {@link REACTOR_REGISTRY}). */
   registry?: readonly ReactorEntry[];
+  /**
+   * One chain of several (`node/multi_node.ts`): start no RPC or metrics server; the caller
+   * serves {@link Node.routes} and {@link Node.metrics} for every chain on one of each.
+   */
+  embedded?: boolean;
 }
 
 /** Lifecycle of the node. */
@@ -75,6 +80,7 @@ export class Node {
   readonly #log: Logger;
   readonly #p2pLog: Logger;
   readonly #routes: Route[];
+  readonly #embedded: boolean;
   #rpc: RPCServer | undefined;
   #metricsServer: MetricsServer | undefined;
   #nodeInfo: NodeInfo;
@@ -104,6 +110,7 @@ export class Node {
     this.#p2pLog = parts.p2pLog;
     this.#nodeInfo = parts.transport.nodeInfo;
     this.#routes = [];
+    this.#embedded = opts.embedded ?? false;
   }
 
   /**
@@ -260,6 +267,10 @@ export class Node {
   get p2pAddr(): Deno.NetAddr | undefined {
     return this.transport.listenAddr;
   }
+  /** This node's RPC routes (safe and unsafe; the server filters). */
+  get routes(): readonly Route[] {
+    return this.#routes;
+  }
   /** The bound RPC address once started. */
   get rpcServer(): RPCServer | undefined {
     return this.#rpc;
@@ -292,7 +303,7 @@ export class Node {
   async #start(): Promise<void> {
     const { config } = this;
     const ins = config.instrumentation;
-    if (this.metrics && ins.prometheusListenAddr !== "") {
+    if (this.metrics && ins.prometheusListenAddr !== "" && !this.#embedded) {
       this.#metricsServer = new MetricsServer({
         listenAddr: ins.prometheusListenAddr,
         source: this.metrics,
@@ -301,7 +312,7 @@ export class Node {
       });
       this.#metricsServer.start();
     }
-    if (config.rpc.laddr !== "") {
+    if (config.rpc.laddr !== "" && !this.#embedded) {
       this.#rpc = new RPCServer({
         laddr: config.rpc.laddr,
         routes: this.#routes,

@@ -122,7 +122,8 @@ export function decodeJsonParams(specs: readonly ParamSpec[], params: unknown): 
     return out;
   }
   if (Array.isArray(params)) {
-    if (params.length !== specs.length) {
+    const required = specs.filter((s) => !s.optional).length;
+    if (params.length < required || params.length > specs.length) {
       throw new ParamError(
         `expected ${specs.length} parameters (${
           specs.map((s) => s.name).join(" ")

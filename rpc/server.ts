@@ -120,8 +120,14 @@ export class RPCServer {
     this.logger = opts.logger ?? nopLogger;
     this.maxBodyBytes = opts.maxBodyBytes ?? 1_000_000;
     this.maxBatchSize = opts.maxBatchSize ?? 10;
-    for (const r of opts.routes) {
-      if (r.unsafe && !opts.unsafe) continue;
+    this.setRoutes(opts.routes);
+  }
+
+  /** Replaces the route table (chains added or removed on reload); unsafe ones per `unsafe`. */
+  setRoutes(routes: readonly Route[]): void {
+    this.routes.clear();
+    for (const r of routes) {
+      if (r.unsafe && !this.opts.unsafe) continue;
       this.routes.set(r.name, r);
     }
   }

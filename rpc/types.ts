@@ -58,6 +58,8 @@ export type ParamType = "string" | "bytes" | "int64" | "int" | "bool" | "string[
 export interface ParamSpec {
   readonly name: string;
   readonly type: ParamType;
+  /** May be left out of a positional (array) JSON-RPC `params`; only trailing ones. */
+  readonly optional?: boolean;
 }
 
 /** Decoded argument values by parameter name. */

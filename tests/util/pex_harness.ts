@@ -60,11 +60,13 @@ export interface PexNodeOptions {
   peerFilters?: PeerFilter[];
   network?: string;
   start?: boolean;
+  /** The node key (default: a new one); one identity on two networks needs two nodes. */
+  key?: NodeKey;
 }
 
 /** Builds, listens and (by default) starts a node with PEX (or a script) on channel 0x00. */
 export async function makePexNode(opts: PexNodeOptions = {}): Promise<PexTestNode> {
-  const key = NodeKey.generate();
+  const key = opts.key ?? NodeKey.generate();
   const logger = testLogger(opts.name ?? key.id.slice(0, 6));
   const network = opts.network ?? "pex-test";
   const book = new AddrBook({ routabilityStrict: false, logger, ...opts.book });
