@@ -125,11 +125,7 @@ export const nodeCommand: Command = {
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
-    const reloads = watchReloadSignal(log, async () => {
-      const next = await load();
-      for (const w of next.warnings) log.info("Config warning", { warning: w });
-      await node.reload(next.config, next.chains);
-    });
+    let reloads: { dispose(): Promise<void> } | undefined;
     try {
       try {
         await node.start();
@@ -137,6 +133,12 @@ export const nodeCommand: Command = {
         console.error(`error: ${(err as Error).message}`);
         return ExitCode.failure;
       }
+      // Reloads only once every chain runs (SIGHUP before that keeps its default action).
+      reloads = watchReloadSignal(log, async () => {
+        const next = await load();
+        for (const w of next.warnings) log.info("Config warning", { warning: w });
+        await node.reload(next.config, next.chains);
+      });
       for (const c of node.chains) {
         const p2p = c.node.p2pAddr;
         log.info("Node started", {
@@ -156,7 +158,7 @@ export const nodeCommand: Command = {
       return ExitCode.ok;
     } finally {
       signals.dispose();
-      await reloads.dispose();
+      await reloads?.dispose();
     }
   },
 };

@@ -8,6 +8,7 @@
  * same routes.
  * @module
  */
+import { DEFAULT_CHAIN_NAME } from "../config/chains.ts";
 import type { Route, RouteArgs } from "../rpc/types.ts";
 import { RpcCode, RpcError } from "../rpc/types.ts";
 
@@ -23,7 +24,7 @@ export interface RouteChain {
   readonly routes: readonly Route[];
 }
 
-/** The live chains: the default one first. */
+/** The live chains, in config order. */
 export interface ChainDirectory {
   list(): readonly RouteChain[];
 }
@@ -46,10 +47,20 @@ export interface ChainInfo {
   verified: number;
 }
 
-/** Finds the chain `arg` names (name or chain ID; "" = the default). */
+/** Finds the chain `arg` names (name or chain ID; "" = the top-level chain, `default`). */
 export function selectChain(dir: ChainDirectory, arg: string): RouteChain {
   const chains = dir.list();
-  if (arg === "") return chains[0];
+  if (arg === "") {
+    const def = chains.find((c) => c.name === DEFAULT_CHAIN_NAME);
+    if (def) return def;
+    // Only after a reload whose restart of the top-level chain failed (logged then).
+    throw new RpcError(
+      RpcCode.internalError,
+      `the default chain is not running; select one with chain= (running: ${
+        chains.map((c) => c.name).join(", ")
+      })`,
+    );
+  }
   const hit = chains.find((c) => c.name === arg) ?? chains.find((c) => c.chainId === arg);
   if (hit) return hit;
   throw new RpcError(

@@ -125,6 +125,10 @@ interopTest(
         );
         assertEquals(seeds.map((c) => c.listen_addr), ns.map((n) => n.chain.laddr));
         const seedId = (i: number) => seeds[i].node_id;
+        // One log for all: each chain's lines carry its name.
+        for (const n of ns) {
+          await d.waitForLine(new RegExp(`P2P Node ID .*chain=${n.chain.name}\\b`));
+        }
 
         // First Go node of every chain; wait until each seed verified its own.
         const firsts = await Promise.all(ns.map((n, i) => startGo(n, seedId(i), 0)));
