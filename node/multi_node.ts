@@ -183,7 +183,20 @@ export class MultiNode {
   }
 
   async #reload(config: Config, chainSpecs: readonly ChainSpec[]): Promise<ReloadReport> {
-    const next = await resolveAll(config, chainSpecs);
+    // The process-wide parts stay as running (one RPC and metrics server, one log): every chain,
+    // old or new, is built with them, so NodeInfo's rpc_address matches the server.
+    const running = this.config;
+    const pin = (c: Config): Config => ({
+      ...c,
+      rpc: running.rpc,
+      instrumentation: running.instrumentation,
+      logLevel: running.logLevel,
+      logFormat: running.logFormat,
+    });
+    const next = await resolveAll(
+      pin(config),
+      chainSpecs.map((s) => ({ name: s.name, config: pin(s.config) })),
+    );
     const plan = planReload(this.#chains, next);
     // Build every new chain before touching a running one: a bad key refuses the whole reload.
     const built = new Map<string, Chain>();
@@ -202,13 +215,13 @@ export class MultiNode {
     };
     const leaving = [...plan.remove, ...plan.restart.map((s) => this.chain(s.name)!)];
     await Promise.all(leaving.map((c) => this.#step(`chain ${c.name}`, () => c.node.stop())));
-    const running = new Map(this.#chains.map((c) => [c.name, c]));
-    for (const c of leaving) running.delete(c.name);
+    const live = new Map(this.#chains.map((c) => [c.name, c]));
+    for (const c of leaving) live.delete(c.name);
     for (const spec of [...plan.add, ...plan.restart]) {
       const chain = built.get(spec.name)!;
       try {
         await chain.node.start();
-        running.set(spec.name, chain);
+        live.set(spec.name, chain);
       } catch (e) {
         const err = chainError(spec.name, e);
         this.#log.error("Chain failed to start on reload", { chain: spec.name, err });
@@ -216,7 +229,7 @@ export class MultiNode {
       }
     }
     // Config order, so the default chain stays first.
-    this.#chains = next.map((s) => running.get(s.name)).filter((c): c is Chain => !!c);
+    this.#chains = next.map((s) => live.get(s.name)).filter((c): c is Chain => !!c);
     this.#rpc?.setRoutes(this.#routes());
     this.#log.info("Config reloaded", {
       added: report.added.join(","),
