@@ -19,6 +19,7 @@ import { ConfigError, loadConfig } from "../config/mod.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { planReload } from "../node/reload.ts";
 import { rawConnect } from "./util/hostile.ts";
+import { freePort } from "./interop/cometbft.ts";
 
 const ALPHA: TestChain = { name: "default", chainId: "alpha-1" };
 const BETA: TestChain = { name: "beta", chainId: "beta-1" };
@@ -64,8 +65,10 @@ async function listening(port: number): Promise<boolean> {
 }
 
 Deno.test("reload: added chain starts, removed stops with its book saved, changed restarts, unchanged keeps its peer", async () => {
+  const metricsPort = freePort();
+  const opts = { metricsAddr: `127.0.0.1:${metricsPort}` };
   await withTempDir(async (home) => {
-    await writeConfig(home, multiChainConfig([ALPHA, BETA, GAMMA]));
+    await writeConfig(home, multiChainConfig([ALPHA, BETA, GAMMA], opts));
     const node = await buildMultiNode(home);
     await node.start();
     const clients: PexTestNode[] = [];
@@ -87,7 +90,7 @@ Deno.test("reload: added chain starts, removed stops with its book saved, change
         multiChainConfig([{ ...ALPHA, p2p: [`private_peer_ids = "${PRIVATE_ID}"`] }, BETA, {
           name: "delta",
           chainId: "delta-1",
-        }]),
+        }], opts),
       );
       const next = await loadConfig({ home });
       const report = await node.reload(next.config, next.chains);
@@ -123,6 +126,10 @@ Deno.test("reload: added chain starts, removed stops with its book saved, change
       const gone = await fetch(`${base}/chains/gamma/status`);
       await gone.body?.cancel();
       assertEquals(gone.status, 404); // the removed chain's routes are gone
+      // Metrics follow: the removed chain's series are gone, the added chain's are there.
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const ids = new Set([...text.matchAll(/chain_id="([^"]*)"/g)].map((m) => m[1]));
+      assertEquals([...ids].sort(), ["alpha-1", "beta-1", "delta-1"]);
       const listed = (await getJson(base, "/chains")).result as { chains: { name: string }[] };
       assertEquals(listed.chains.map((c) => c.name), ["default", "beta", "delta"]);
 
@@ -134,7 +141,7 @@ Deno.test("reload: added chain starts, removed stops with its book saved, change
           name: "delta",
           chainId: "delta-1",
           laddr: `tcp://127.0.0.1:${deltaPort}`,
-        }]),
+        }], opts),
       );
       await assertRejects(
         async () => {
