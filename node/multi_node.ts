@@ -79,6 +79,8 @@ export class MultiNode {
   #metricsServer: MetricsServer | undefined;
   /** Reloads run one at a time. */
   #reloading: Promise<unknown> = Promise.resolve();
+  /** Set by {@link stop}: no reload may start a chain after it. */
+  #stopping = false;
 
   private constructor(opts: MultiNodeOptions, chains: Chain[]) {
     this.config = opts.config;
@@ -162,8 +164,13 @@ export class MultiNode {
     }
   }
 
-  /** Stops the RPC server, every chain (books saved), then the metrics server. */
+  /**
+   * Stops the RPC server, every chain (books saved), then the metrics server. A reload in
+   * flight finishes first, and none starts afterwards.
+   */
   async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#reloading;
     await this.#step("RPC server", () => this.#rpc?.stop());
     await Promise.all(this.#chains.map((c) => this.#step(`chain ${c.name}`, () => c.node.stop())));
     await this.#step("metrics server", () => this.#metricsServer?.stop());
@@ -183,6 +190,7 @@ export class MultiNode {
   }
 
   async #reload(config: Config, chainSpecs: readonly ChainSpec[]): Promise<ReloadReport> {
+    if (this.#stopping) throw new NodeStartError("the node is stopping: reload ignored");
     // The process-wide parts stay as running (one RPC and metrics server, one log): every chain,
     // old or new, is built with them, so NodeInfo's rpc_address matches the server.
     const running = this.config;

@@ -189,3 +189,17 @@ Deno.test("reload: a chain that cannot start is reported and the others keep run
     }
   }, "sy_reload_");
 });
+
+Deno.test("reload after stop is refused and starts nothing", async () => {
+  await withTempDir(async (home) => {
+    await writeConfig(home, multiChainConfig([ALPHA, BETA]));
+    const node = await buildMultiNode(home);
+    await node.start();
+    await node.stop();
+    await writeConfig(home, multiChainConfig([ALPHA, BETA, GAMMA]));
+    const next = await loadConfig({ home });
+    await assertRejects(() => node.reload(next.config, next.chains), Error, "stopping");
+    assertEquals(node.chains.map((c) => c.name), ["default", "beta"]);
+    assertEquals(node.chains.map((c) => c.node.state.code), ["stopped", "stopped"]);
+  }, "sy_reload_");
+});
