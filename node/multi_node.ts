@@ -2,7 +2,7 @@
  * Several chains in one process: the top-level chain (`default`) and every `[chains.NAME]`, each
  * a full {@link Node} of its own (Switch, node key, address book, PEX reactor, deny-list,
  * limits), with nothing shared between them but one RPC server, one metrics server and one log
- * (every line carries `chain=NAME`).
+ * (the extra chains' lines carry `chain=NAME`; the default chain's lines look as before).
  *
  * Start: metrics server → RPC server → each chain in config order (a chain that cannot start
  * fails the start, naming the chain). Stop: RPC server → every chain at once (books saved) →
@@ -325,7 +325,9 @@ async function buildChain(opts: MultiNodeOptions, spec: Resolved): Promise<Chain
     const node = await Node.create({
       config: spec.config,
       chainId: spec.chainId,
-      logger: root.with({ chain: spec.name }),
+      // The default chain logs as a single-chain node always has (CometBFT's lines, no extra
+      // field); only the extra chains' lines carry `chain=NAME`.
+      logger: spec.name === DEFAULT_CHAIN_NAME ? root : root.with({ chain: spec.name }),
       nodeKey: opts.nodeKeys?.get(spec.name),
       registry: opts.registry,
       embedded: true,
