@@ -10,10 +10,8 @@
  * @module
  */
 import protobuf from "protobufjs";
-import { protoType, registerProtoFiles } from "../p2p/proto.ts";
+import { protoType } from "../p2p/proto.ts";
 import { isValidRoundStep, type RoundStepUpdate } from "./peer_state.ts";
-
-registerProtoFiles("tendermint/consensus/types.proto");
 
 /** The consensus envelope type (`tendermint.consensus.Message`). */
 export function consensusMessageType(): protobuf.Type {

@@ -32,7 +32,7 @@
  * @module
  */
 import type protobuf from "protobufjs";
-import { encode, protoType, registerProtoFiles } from "../p2p/proto.ts";
+import { encode, protoType } from "../p2p/proto.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../p2p/reactor.ts";
 import type { StopReason } from "../p2p/stop_reason.ts";
@@ -42,8 +42,6 @@ import { filterMempoolMsgBytes, txsMessageSize } from "./tx_filter.ts";
 import { DEFAULT_TX_CACHE_SIZE, toUpperHex, TxCache, type TxEntry, txHash } from "./tx_cache.ts";
 import { peerHeightOf } from "./peer_state.ts";
 import { PeerOutbox } from "./tx_outbox.ts";
-
-registerProtoFiles("tendermint/mempool/types.proto");
 
 /** Mempool channel id (Go `mempool.MempoolChannel`). */
 export const MEMPOOL_CHANNEL = 0x30;
