@@ -37,6 +37,7 @@ import type { Peer } from "../p2p/peer.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../p2p/reactor.ts";
 import type { StopReason } from "../p2p/stop_reason.ts";
 import type { Logger } from "../libs/log.ts";
+import { lineMessageName, type LineProfile, lineProfile } from "../p2p/cometbft_line.ts";
 import type { Route, RouteArgs } from "../rpc/types.ts";
 import { filterMempoolMsgBytes, txsMessageSize } from "./tx_filter.ts";
 import { DEFAULT_TX_CACHE_SIZE, toUpperHex, TxCache, type TxEntry, txHash } from "./tx_cache.ts";
@@ -119,6 +120,8 @@ export interface TxRelayStats {
 
 /** Options of {@link TxRelay}. */
 export interface TxRelayOptions {
+  /** The CometBFT line whose mempool messages we speak (default: the default line, v0.38). */
+  line?: LineProfile;
   /** `mempool.max_tx_bytes`. */
   maxTxBytes?: number;
   /** `mempool.max_batch_bytes`. */
@@ -201,7 +204,7 @@ export class TxRelay extends BaseReactor {
     this.#catchupTtlMs = opts.catchupTtlMs ?? DEFAULT_CATCHUP_TTL_MS;
     this.#currentHeight = opts.currentHeight;
     this.#onTx = opts.onTx;
-    this.#type = protoType("tendermint.mempool.Message");
+    this.#type = protoType(lineMessageName(opts.line ?? lineProfile(), MEMPOOL_CHANNEL));
     this.#wireType = filteringType(this.#type, this.maxTxBytes, this.maxBatchBytes);
   }
 
