@@ -1,7 +1,10 @@
 /**
  * The interop matrix, once per CometBFT line (v0.34.35, v0.37.18, v0.38.25, v0.39.4, v0.40.0,
  * v1.0.1; binaries from `tests/interop/lines.ts`), against our daemon's `Node` run in this process
- * with DEFAULT settings (no `cometbft_line`: v0.38's wire) plus the consensus watcher and tx relay:
+ * with the PEX, consensus watcher and tx relay reactors, twice: with DEFAULT settings (no
+ * `cometbft_line`: v0.38's wire; a newer line's unknown consensus messages are ignored), and with
+ * `cometbft_line` set to that line (then every consensus message must be known: none ignored,
+ * and V sees our p2p protocol version as its own); v1.0 also with `auto`.
  *
  * 1. dial probe, us → them: `dial` completes the handshake with the line's validator V and reads
  *    its NodeInfo (version and p2p protocol of that line);
@@ -22,6 +25,7 @@ import { withTempDir } from "./util/temp_dir.ts";
 import { type CometbftNode, freePort, startCometbft } from "./interop/cometbft.ts";
 import { LINE_BINARIES, lineTest } from "./interop/lines.ts";
 import { buildConfig, type RawValue } from "../config/mod.ts";
+import { type CometbftLineSetting, lineProfile } from "../p2p/cometbft_line.ts";
 import { Node } from "../node/node.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
@@ -63,6 +67,7 @@ async function startOurs(
   chainId: string,
   seed: string,
   persistent: string,
+  line: CometbftLineSetting | undefined,
 ): Promise<Node> {
   const src = { kind: "file", path: `${home}/config.toml` } as const;
   const raw: Record<string, unknown> = {
@@ -77,12 +82,13 @@ async function startOurs(
     "p2p.ping_interval": `${PING_INTERVAL_MS}ms`,
     "p2p.pong_timeout": `${PING_INTERVAL_MS / 2}ms`,
     "node.reactors": ["pex", "consensus_watcher", "tx_relay"],
+    ...(line === undefined ? {} : { cometbft_line: line }),
   };
   const layer = new Map<string, RawValue>(
     Object.entries(raw).map(([k, v]) => [k, { raw: v, source: src }]),
   );
   const config = buildConfig(home, [layer]);
-  assertEquals(config.cometbftLine, "v0.38", "default line");
+  assertEquals(config.cometbftLine, line ?? "v0.38", "default line");
   const node = await Node.create({ config, chainId, nodeKey: NodeKey.generate() });
   await node.start();
   return node;
@@ -106,9 +112,16 @@ function goErrorStops(n: CometbftNode, id: string): number {
     .length;
 }
 
-for (const b of LINE_BINARIES) {
-  lineTest(b, `interop lines ${b.line} (cometbft v${b.tag})`, async (bin) => {
-    const chainId = `lines-${b.line.replace(".", "")}`;
+const runs = LINE_BINARIES.flatMap((b) => {
+  const settings: (CometbftLineSetting | undefined)[] = [undefined, b.line];
+  if (b.line === "v1.0") settings.push("auto");
+  return settings.map((setting) => ({ b, setting }));
+});
+
+for (const { b, setting } of runs) {
+  const label = setting === undefined ? "default settings" : `cometbft_line = ${setting}`;
+  lineTest(b, `interop lines ${b.line} (cometbft v${b.tag}), ${label}`, async (bin) => {
+    const chainId = `lines-${b.line.replace(".", "")}-${setting ?? "default"}`.replace(".", "");
     const started: CometbftNode[] = [];
     const go = async (moniker: string, opts: Parameters<typeof startCometbft>[0] = {}) => {
       const p2pPort = freePort();
@@ -150,7 +163,7 @@ for (const b of LINE_BINARIES) {
         assertEquals(info.version, b.reported);
         assertEquals(info.protocol_version.p2p, String(b.p2pProtocol));
 
-        ours = await startOurs(home, chainId, s.address, v.address);
+        ours = await startOurs(home, chainId, s.address, v.address, setting);
         const n = ours;
         const watcher = n.sw.reactor("CONSENSUS") as ConsensusWatcher;
         const relay = n.sw.reactor("MEMPOOL") as TxRelay;
@@ -198,8 +211,16 @@ for (const b of LINE_BINARIES) {
         assert((await peerIds(v)).includes(n.nodeKey.id), "V lists us");
         assertEquals(goErrorStops(v, n.nodeKey.id), 0, "V stopped us for an error");
         assertEquals(watcher.invalidMessages, 0);
+        if (setting !== undefined) {
+          // Our own line's (or auto's) table knows every message the line sends.
+          assertEquals(watcher.unknownMessages, 0, "consensus messages unknown to our line");
+          const seen = (await v.netInfo()).peers.find((p) => p.node_info.id === n.nodeKey.id);
+          const pv = (seen?.node_info as { protocol_version?: { p2p: string } } | undefined)
+            ?.protocol_version;
+          assertEquals(pv?.p2p, String(lineProfile(setting).p2pProtocol));
+        }
         console.log(
-          `${b.line}: heights ${h0}..${watcher.peerState(v.id)?.height}, ` +
+          `${b.line}, ${label}: heights ${h0}..${watcher.peerState(v.id)?.height}, ` +
             `unknown consensus messages ignored: ${watcher.unknownMessages}`,
         );
       } finally {
