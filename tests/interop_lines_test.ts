@@ -38,6 +38,8 @@ import type { TxRelay } from "../reactors/tx_relay.ts";
 const PING_INTERVAL_MS = 2_000;
 /** How long the persistent connection must last: two of our ping periods, plus one second. */
 const HOLD_MS = 2 * PING_INTERVAL_MS + 1_000;
+/** Start attempts of a Go node whose freshly picked port was taken meanwhile. */
+const START_ATTEMPTS = 3;
 /** Bound of every wait on the Go nodes (they connect and make blocks within seconds). */
 const WAIT_MS = 60_000;
 
@@ -124,22 +126,30 @@ for (const { b, setting } of runs) {
     const chainId = `lines-${b.line.replace(".", "")}-${setting ?? "default"}`.replace(".", "");
     const started: CometbftNode[] = [];
     const go = async (moniker: string, opts: Parameters<typeof startCometbft>[0] = {}) => {
-      const p2pPort = freePort();
       const genesis: Record<string, string> = started[0]
         ? { genesis_file: `${started[0].home}/config/genesis.json` }
         : {};
-      const n = await startCometbft({
-        bin,
-        chainId,
-        moniker,
-        p2pPort,
-        externalAddress: `127.0.0.1:${p2pPort}`,
-        logLevel: "p2p:debug,pex:debug,*:info",
-        ...opts,
-        config: { ...genesis, ...opts.config },
-      });
-      started.push(n);
-      return n;
+      for (let attempt = 1;; attempt++) {
+        const p2pPort = freePort();
+        try {
+          const n = await startCometbft({
+            bin,
+            chainId,
+            moniker,
+            p2pPort,
+            externalAddress: `127.0.0.1:${p2pPort}`,
+            logLevel: "p2p:debug,pex:debug,*:info",
+            ...opts,
+            config: { ...genesis, ...opts.config },
+          });
+          started.push(n);
+          return n;
+        } catch (e) {
+          // freePort() closes its probe socket before cometbft binds: another process on this
+          // shared machine may take the port in between. Fresh ports, bounded retries.
+          if (attempt >= START_ATTEMPTS || !String(e).includes("address already in use")) throw e;
+        }
+      }
     };
     let ours: Node | undefined;
     await withTempDir(async (home) => {
