@@ -6,6 +6,7 @@
 import {
   DEFAULT_ADDR_BOOK_FILE,
   DEFAULT_CHAIN_ID,
+  DEFAULT_CONFIG_COMETBFT_LINE,
   DEFAULT_DIAL_TIMEOUT,
   DEFAULT_FLUSH_THROTTLE_TIMEOUT,
   DEFAULT_GENESIS_FILE,
@@ -47,6 +48,7 @@ import {
   type Section,
   type TomlValue,
 } from "./schema.ts";
+import { COMETBFT_LINE_SETTINGS } from "../p2p/cometbft_line.ts";
 
 function k(
   path: string,
@@ -105,6 +107,18 @@ export const KEYS: readonly KeySpec[] = [
     DEFAULT_CHAIN_ID,
     "switchyard: the chain ID (NodeInfo network); it must equal the peers' exactly.\n" +
       'If empty, the "chain_id" of genesis_file is used; one of the two must be set.',
+    OURS,
+  ),
+  k(
+    "cometbft_line",
+    "cometbftLine",
+    "string",
+    DEFAULT_CONFIG_COMETBFT_LINE,
+    "switchyard: the CometBFT release line this chain's peers run: " +
+      `${COMETBFT_LINE_SETTINGS.join(", ")}.\n` +
+      "It sets the advertised p2p/block protocol versions, the default NodeInfo version and the\n" +
+      'message tables of the built-in reactors. "auto" advertises v0.38 and accepts every line\'s\n' +
+      "consensus messages (docs/cometbft_lines.md).",
     OURS,
   ),
   k(
@@ -414,7 +428,7 @@ export const KEYS: readonly KeySpec[] = [
     "version",
     "string",
     DEFAULT_NODE_VERSION,
-    "Software version advertised in NodeInfo",
+    "Software version advertised in NodeInfo (empty: the cometbft_line's release, e.g. 0.38.25)",
     OURS,
   ),
   k(

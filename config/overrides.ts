@@ -36,15 +36,24 @@ export function envName(spec: KeySpec): string {
   return ENV_PREFIX + spec.path.replaceAll(".", "_").toUpperCase();
 }
 
+/** Root keys whose canonical flag uses dashes (`--chain-id`); the underscore form also works. */
+const DASHED_FLAGS: Record<string, string> = {
+  chain_id: "--chain-id",
+  cometbft_line: "--cometbft-line",
+};
+
 /** The canonical flag for a key path (`--chain-id` for `chain_id`, else `--<path>`). */
 export function flagName(path: string): string {
-  return path === "chain_id" ? "--chain-id" : `--${path}`;
+  return DASHED_FLAGS[path] ?? `--${path}`;
 }
 
 /** Every environment variable switchyard reads (for scoping `--allow-env`). */
 export const ENV_VARS: readonly string[] = [HOME_ENV, ...KEYS.map(envName)];
 
-const FLAG_ALIASES: Record<string, string> = { "chain-id": "chain_id" };
+const FLAG_ALIASES: Record<string, string> = {
+  "chain-id": "chain_id",
+  "cometbft-line": "cometbft_line",
+};
 
 /** Config-related parts of a command line. */
 export interface ConfigArgs {
@@ -164,6 +173,7 @@ export const CONFIG_FLAGS_HELP = [
   "  --config FILE                  config file (default <home>/config/config.toml)",
   "  --moniker NAME                 node name",
   "  --chain-id ID                  chain ID (NodeInfo network)",
+  "  --cometbft-line LINE           v0.34, v0.37, v0.38 (default), v0.39, v0.40, v1.0 or auto",
   "  --log_level LEVEL              e.g. info or p2p:debug,*:info",
   "  --p2p.laddr tcp://HOST:PORT    p2p listen address",
   "  --p2p.external_address H:P     address advertised to peers",

@@ -7,7 +7,8 @@
  * file paths resolved against the home directory.
  * @module
  */
-import { BLOCK_PROTOCOL, SOFTWARE_VERSION } from "../version.ts";
+import { BLOCK_PROTOCOL } from "../version.ts";
+import { type CometbftLineSetting, DEFAULT_COMETBFT_LINE } from "../p2p/cometbft_line.ts";
 
 // ---- Top level (CometBFT BaseConfig) ----
 /** Moniker used when the host name cannot be read (CometBFT's fallback). */
@@ -24,6 +25,8 @@ export const DEFAULT_CHAIN_ID = "";
 export const INIT_CHAIN_ID = "switchyard-local";
 /** `genesis_file`, relative to the home directory. */
 export const DEFAULT_GENESIS_FILE = "config/genesis.json";
+/** `cometbft_line` (ours): the CometBFT release line spoken (versions, message tables). */
+export const DEFAULT_CONFIG_COMETBFT_LINE: CometbftLineSetting = DEFAULT_COMETBFT_LINE;
 /** Longest chain ID CometBFT accepts (`MaxChainIDLen`). */
 export const MAX_CHAIN_ID_LENGTH = 50;
 
@@ -103,8 +106,8 @@ export type ReactorName = typeof KNOWN_REACTORS[number];
 export const DEFAULT_REACTORS: readonly ReactorName[] = ["pex"];
 /** `node.tx_index`: NodeInfo `other.tx_index`. */
 export const DEFAULT_TX_INDEX = "off";
-/** `node.version`: NodeInfo `version`. */
-export const DEFAULT_NODE_VERSION = SOFTWARE_VERSION;
+/** `node.version`: NodeInfo `version`; empty = the `cometbft_line`'s release (e.g. 0.38.25). */
+export const DEFAULT_NODE_VERSION = "";
 /** `node.protocol_block`: must equal the peers' or they refuse us. */
 export const DEFAULT_PROTOCOL_BLOCK = BLOCK_PROTOCOL;
 /** `node.protocol_app`. */
@@ -175,7 +178,7 @@ export interface InstrumentationConfig {
 
 /** The `[node]` table (switchyard only). */
 export interface NodeConfig {
-  /** NodeInfo `version`. */
+  /** NodeInfo `version`; "" = the `cometbft_line`'s release version. */
   version: string;
   protocolBlock: number;
   protocolApp: number;
@@ -194,6 +197,8 @@ export interface Config {
   logFormat: "plain" | "json";
   /** "" = read from {@link Config.genesisFile}. */
   chainId: string;
+  /** The CometBFT line spoken: advertised versions and per-channel message tables. */
+  cometbftLine: CometbftLineSetting;
   /** Absolute path, or "" when unset. */
   genesisFile: string;
   p2p: P2PConfig;

@@ -7,6 +7,7 @@
  */
 import { InvalidParametersError } from "../p2p/errors.ts";
 import { validateId } from "../p2p/key.ts";
+import { COMETBFT_LINE_SETTINGS, isCometbftLineSetting } from "../p2p/cometbft_line.ts";
 import { LogLevelError, parseLogLevel } from "../libs/log.ts";
 import { DurationError, formatMs, parseGoDuration } from "./duration.ts";
 import {
@@ -271,6 +272,10 @@ const CHECKS: Record<string, Check> = {
     v.length > MAX_CHAIN_ID_LENGTH || !isPrintableAscii(v) || (v !== "" && v.trim() !== v)
       ? `must be printable ASCII of at most ${MAX_CHAIN_ID_LENGTH} characters, without surrounding spaces`
       : undefined,
+  cometbft_line: (v: string) =>
+    isCometbftLineSetting(v)
+      ? undefined
+      : `unknown CometBFT line (allowed: ${COMETBFT_LINE_SETTINGS.join(", ")})`,
   "rpc.laddr": (v: string) => {
     if (v === "") return undefined;
     if (v.startsWith("unix://")) {

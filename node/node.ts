@@ -13,6 +13,7 @@ import { type Config, enabledReactors } from "../config/mod.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { AddrBook } from "../p2p/pex/addrbook.ts";
 import { DenyList } from "../p2p/pex/deny_list.ts";
@@ -432,13 +433,17 @@ export class Node {
   }
 }
 
-/** Our NodeInfo from the config (Go `makeNodeInfo`): listen_addr = external_address or laddr. */
+/**
+ * Our NodeInfo from the config (Go `makeNodeInfo`): listen_addr = external_address or laddr;
+ * p2p protocol version and default `version` from the config's `cometbft_line`.
+ */
 export function buildNodeInfo(
   config: Config,
   chainId: string,
   id: string,
   channels: Uint8Array | readonly number[],
 ): NodeInfo {
+  const line = lineProfile(config.cometbftLine);
   return makeNodeInfo({
     id,
     network: chainId,
@@ -446,8 +451,12 @@ export function buildNodeInfo(
     channels,
     listenAddr: config.p2p.externalAddress || config.p2p.laddr,
     rpcAddress: config.rpc.laddr,
-    version: config.node.version,
+    version: config.node.version || line.version,
     txIndex: config.node.txIndex,
-    protocolVersion: { block: config.node.protocolBlock, app: config.node.protocolApp },
+    protocolVersion: {
+      p2p: line.p2pProtocol,
+      block: config.node.protocolBlock,
+      app: config.node.protocolApp,
+    },
   });
 }

@@ -49,6 +49,13 @@ export interface StreamDescriptor {
    * {@link InboundEnvelope.member}.
    */
   readonly unwrap?: true | string;
+  /**
+   * With `unwrap`: a message that decodes but sets none of the oneof members we know, while
+   * carrying some field (a member a newer CometBFT line added, e.g. v1.0's
+   * `HasProposalBlockPart`), is delivered with {@link InboundEnvelope.member} undefined instead
+   * of stopping the peer. Malformed bytes and an empty message still stop it. Default false.
+   */
+  readonly tolerateUnknownMember?: boolean;
 }
 
 /** Go's name for the same shape, kept so Go readers find it. */
@@ -67,7 +74,10 @@ export interface Envelope<M extends ProtoMessage = ProtoMessage> {
 /** An envelope delivered to `Reactor.receive`. */
 export interface InboundEnvelope<M extends ProtoMessage = ProtoMessage> extends Envelope<M> {
   readonly src: Peer;
-  /** For `unwrap` channels: the name of the oneof member that is set (e.g. `pex_request`). */
+  /**
+   * For `unwrap` channels: the name of the oneof member that is set (e.g. `pex_request`);
+   * undefined for a member we do not know (only on `tolerateUnknownMember` channels).
+   */
   readonly member?: string;
 }
 
@@ -238,6 +248,10 @@ export class ChannelCodec {
           typeLabel: inner ? messageTypeLabel(inner.fullName) : this.typeLabel,
         };
       }
+    }
+    // Well-formed (it decoded) and not empty: only fields our type does not know.
+    if (this.desc.tolerateUnknownMember === true && bytes.length > 0) {
+      return { message, typeLabel: this.typeLabel };
     }
     throw new MessageCodecError(
       this.desc.id,

@@ -28,7 +28,7 @@
  */
 import { isValidId } from "../p2p/key.ts";
 import type { Peer } from "../p2p/peer.ts";
-import { protoType, registerProtoFiles } from "../p2p/proto.ts";
+import { protoType } from "../p2p/proto.ts";
 import {
   BaseReactor,
   type InboundEnvelope,
@@ -39,8 +39,6 @@ import type { StopReason } from "../p2p/stop_reason.ts";
 import type { Logger } from "../libs/log.ts";
 import type { Route, RouteArgs } from "../rpc/types.ts";
 import { int64ToBigInt } from "./consensus_msgs.ts";
-
-registerProtoFiles("switchyard/chat.proto");
 
 /** Our chat channel id (see the module comment for why 0x7C). */
 export const CHAT_CHANNEL = 0x7c;

@@ -1,7 +1,9 @@
 /**
- * Consensus-channel messages as the height watcher sees them: the `tendermint.consensus.Message`
- * envelope (spec §11.1), conversion of protobufjs int64 values, and the parts of Go's
- * `MsgFromProto` + `ValidateBasic` + `ValidateHeight` that apply to the fields we model.
+ * Consensus-channel messages as the height watcher sees them: the consensus `Message` envelope of
+ * the configured CometBFT line (spec §11.1; `tendermint.consensus.Message` for v0.34-v0.40,
+ * `cometbft.consensus.v1.Message` for v1.0 and `auto`), conversion of protobufjs int64 values, and
+ * the parts of Go's `MsgFromProto` + `ValidateBasic` + `ValidateHeight` that apply to the fields
+ * we model.
  *
  * `NewRoundStep` is validated exactly as Go does. Of the other variants only the scalar
  * fields are modelled (nested chain types are opaque bytes in our `.proto`), so only their
@@ -10,14 +12,16 @@
  * @module
  */
 import protobuf from "protobufjs";
-import { protoType, registerProtoFiles } from "../p2p/proto.ts";
+import { protoType } from "../p2p/proto.ts";
+import { lineMessageName, type LineProfile, lineProfile } from "../p2p/cometbft_line.ts";
 import { isValidRoundStep, type RoundStepUpdate } from "./peer_state.ts";
 
-registerProtoFiles("tendermint/consensus/types.proto");
+/** Consensus State channel id (Go `consensus.StateChannel`). */
+const STATE_CHANNEL = 0x20;
 
-/** The consensus envelope type (`tendermint.consensus.Message`). */
-export function consensusMessageType(): protobuf.Type {
-  return protoType("tendermint.consensus.Message");
+/** The consensus envelope type of `line` (default: the default line's, v0.38). */
+export function consensusMessageType(line: LineProfile = lineProfile()): protobuf.Type {
+  return protoType(lineMessageName(line, STATE_CHANNEL));
 }
 
 /** A consensus message that fails Go's validation: the sender is stopped for error. */
@@ -125,6 +129,12 @@ export function validateOtherScalars(member: string, raw: Record<string, unknown
       if (height < 0n) throw bad("negative Height");
       if (round < 0) throw bad("negative Round");
       if (!isVoteType(num(raw.type))) throw bad("invalid Type");
+      if (num(raw.index) < 0) throw bad("negative Index");
+      return;
+    case "has_proposal_block_part":
+      // v1.0 HasProposalBlockPartMessage.ValidateBasic.
+      if (height < 1n) throw bad("invalid Height (< 1)");
+      if (round < 0) throw bad("negative Round");
       if (num(raw.index) < 0) throw bad("negative Index");
       return;
     case "vote_set_maj23":

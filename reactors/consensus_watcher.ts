@@ -7,9 +7,15 @@
  * - Advertises **only 0x20** (priority 6, send queue 100, receive cap 1 MiB, as Go). It never
  *   claims the Data/Vote/VoteSetBits channels, which it could not answer (spec §11.4), so Go
  *   peers never stream proposals, block parts or votes to it.
- * - Decodes every consensus message. `NewRoundStep` is validated exactly like Go
- *   (`ValidateBasic` + `ValidateHeight(initial_height)`); an invalid one stops the peer for
- *   error. The other eight variants are scalar-checked and otherwise ignored.
+ * - Decodes every consensus message with the message table of its CometBFT line (option
+ *   `line`). `NewRoundStep` is validated exactly like Go (`ValidateBasic` +
+ *   `ValidateHeight(initial_height)`); an invalid one stops the peer for error. The other
+ *   variants of the line are scalar-checked and otherwise ignored.
+ * - A message whose oneof member our table does not know (a newer line's, e.g. v1.0's
+ *   `HasProposalBlockPart` under the v0.38 table) but which decodes is ignored: counted
+ *   ({@link ConsensusWatcher.unknownMessages}) and logged at debug. It is not a protocol
+ *   violation, so a v0.38-configured node keeps its v1.0 peers. Malformed bytes and an empty
+ *   message still stop the peer.
  * - Keeps a {@link PeerState} per peer in the peer key/value store under
  *   `ConsensusReactor.peerState` (created in `initPeer`, before any reactor's `addPeer`), so the
  *   transaction relay — or any user reactor — reads heights through `peer.get`, like Go's
@@ -33,6 +39,7 @@ import {
 } from "../p2p/reactor.ts";
 import type { StopReason } from "../p2p/stop_reason.ts";
 import type { Logger } from "../libs/log.ts";
+import { type LineProfile, lineProfile } from "../p2p/cometbft_line.ts";
 import {
   consensusMessageType,
   InvalidConsensusMessageError,
@@ -65,6 +72,8 @@ export interface WatcherMetrics {
   peerRemoved(peerId: string): void;
   /** The highest height seen rose. */
   maxHeight(height: number): void;
+  /** A message with a oneof member unknown to our CometBFT line was ignored. */
+  unknownMessage(): void;
 }
 
 /** A {@link WatcherMetrics} that records nothing. */
@@ -72,10 +81,13 @@ export const nopWatcherMetrics: WatcherMetrics = Object.freeze({
   peerHeight(): void {},
   peerRemoved(): void {},
   maxHeight(): void {},
+  unknownMessage(): void {},
 });
 
 /** Options of {@link ConsensusWatcher}. */
 export interface ConsensusWatcherOptions {
+  /** The CometBFT line whose consensus messages we decode (default: the default line, v0.38). */
+  line?: LineProfile;
   /** The chain's genesis `initial_height` (default 1); `NewRoundStep` is validated against it. */
   initialHeight?: bigint | number;
   /** Send our own `NewRoundStep` (default true). Off: a pure listener. */
@@ -107,6 +119,7 @@ export class ConsensusWatcher extends BaseReactor {
   readonly #listeners = new Set<(ev: HeightEvent) => void>();
   #maxHeight = 0n;
   #invalid = 0;
+  #unknown = 0;
 
   constructor(opts: ConsensusWatcherOptions = {}) {
     super("consensus_watcher", opts.logger);
@@ -114,7 +127,7 @@ export class ConsensusWatcher extends BaseReactor {
     this.#announce = opts.announce ?? true;
     this.#metrics = opts.metrics ?? nopWatcherMetrics;
     this.#now = opts.now ?? Date.now;
-    this.#type = consensusMessageType();
+    this.#type = consensusMessageType(opts.line ?? lineProfile());
   }
 
   override getChannels(): readonly StreamDescriptor[] {
@@ -125,6 +138,7 @@ export class ConsensusWatcher extends BaseReactor {
       recvMessageCapacity: CONSENSUS_MAX_MSG_BYTES,
       messageType: this.#type,
       unwrap: true,
+      tolerateUnknownMember: true,
     }];
   }
 
@@ -145,6 +159,10 @@ export class ConsensusWatcher extends BaseReactor {
   /** How many invalid consensus messages made us stop a peer. */
   get invalidMessages(): number {
     return this.#invalid;
+  }
+  /** How many well-formed consensus messages with a oneof member unknown to our line we ignored. */
+  get unknownMessages(): number {
+    return this.#unknown;
   }
   /** The state of a connected peer. */
   peerState(peerId: string): PeerState | undefined {
@@ -191,10 +209,19 @@ export class ConsensusWatcher extends BaseReactor {
   }
 
   override receive(env: InboundEnvelope): void {
-    const member = env.member ?? "";
+    if (env.member === undefined) {
+      // A member of a newer line (the switch stops the peer for malformed or empty messages).
+      this.#unknown++;
+      this.#metrics.unknownMessage();
+      this.logger.debug("Ignoring consensus message unknown to our CometBFT line", {
+        peer: env.src.id,
+      });
+      return;
+    }
+    const member = env.member;
     const inner = (env.message as ProtoMessage)[member] as Record<string, unknown> | undefined;
     if (inner === undefined) {
-      // The switch only delivers envelopes with a set oneof; be defensive anyway.
+      // The switch only delivers envelopes with the named member set; be defensive anyway.
       this.#stopPeer(env.src, new InvalidConsensusMessageError("message", "empty oneof"));
       return;
     }

@@ -15,6 +15,7 @@ import type { BuiltReactor, NodeContext, ReactorEntry } from "./registry.ts";
 import { ChatReactor } from "./chat.ts";
 import { ConsensusWatcher, type WatcherMetrics } from "./consensus_watcher.ts";
 import { TxRelay } from "./tx_relay.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 
 /** `Switch.addReactor` names (CometBFT's for the channels we share with it). */
 export const SWITCH_NAMES = {
@@ -23,7 +24,10 @@ export const SWITCH_NAMES = {
   chat: "CHAT",
 } as const;
 
-/** Gauges `<ns>_consensus_watcher_peer_height{peer_id}` and `…_max_height`. */
+/**
+ * Gauges `<ns>_consensus_watcher_peer_height{peer_id}` and `…_max_height`, counter
+ * `…_unknown_messages_total`.
+ */
 export function promWatcherMetrics(
   registry: client.Registry,
   namespace = "cometbft",
@@ -39,10 +43,16 @@ export function promWatcherMetrics(
     help: "Highest consensus height reported by any peer (what we announce).",
     registers: [registry],
   });
+  const unknown = new client.Counter({
+    name: `${namespace}_consensus_watcher_unknown_messages_total`,
+    help: "Consensus messages ignored because their kind is unknown to our cometbft_line.",
+    registers: [registry],
+  });
   return {
     peerHeight: (id, h) => peerHeight.set({ peer_id: id }, h),
     peerRemoved: (id) => peerHeight.remove({ peer_id: id }),
     maxHeight: (h) => maxHeight.set(h),
+    unknownMessage: () => unknown.inc(),
   };
 }
 
@@ -58,6 +68,7 @@ export const consensusWatcherEntry: ReactorEntry = {
   create(ctx: NodeContext): BuiltReactor {
     const registry = registryOf(ctx);
     const watcher = new ConsensusWatcher({
+      line: lineProfile(ctx.config.cometbftLine),
       logger: ctx.logger.with({ module: "consensus" }),
       metrics: registry
         ? promWatcherMetrics(registry, ctx.config.instrumentation.namespace)
@@ -74,6 +85,7 @@ export const txRelayEntry: ReactorEntry = {
   create(ctx: NodeContext): BuiltReactor {
     const log = ctx.logger.with({ module: "mempool" });
     const relay = new TxRelay({
+      line: lineProfile(ctx.config.cometbftLine),
       logger: log,
       onTx: (e, from) => log.info("New tx", { hash: e.hash, from: from?.id ?? "rpc" }),
     });

@@ -15,6 +15,7 @@ import type { P2PMetrics } from "../p2p/metrics.ts";
 import type { AddrBook } from "../p2p/pex/addrbook.ts";
 import type { DenyList } from "../p2p/pex/deny_list.ts";
 import { PexReactor } from "../p2p/pex/pex_reactor.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 import type { Reactor } from "../p2p/reactor.ts";
 import type { Switch } from "../p2p/switch.ts";
 import type { Route } from "../rpc/types.ts";
@@ -62,6 +63,7 @@ export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
     switchName: "PEX",
     create: ({ config, addrBook, denyList, logger }) => ({
       reactor: new PexReactor({
+        line: lineProfile(config.cometbftLine),
         book: addrBook,
         seeds: config.p2p.seeds,
         seedMode: config.p2p.seedMode,

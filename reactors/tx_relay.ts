@@ -32,18 +32,17 @@
  * @module
  */
 import type protobuf from "protobufjs";
-import { encode, protoType, registerProtoFiles } from "../p2p/proto.ts";
+import { encode, protoType } from "../p2p/proto.ts";
 import type { Peer } from "../p2p/peer.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../p2p/reactor.ts";
 import type { StopReason } from "../p2p/stop_reason.ts";
 import type { Logger } from "../libs/log.ts";
+import { lineMessageName, type LineProfile, lineProfile } from "../p2p/cometbft_line.ts";
 import type { Route, RouteArgs } from "../rpc/types.ts";
 import { filterMempoolMsgBytes, txsMessageSize } from "./tx_filter.ts";
 import { DEFAULT_TX_CACHE_SIZE, toUpperHex, TxCache, type TxEntry, txHash } from "./tx_cache.ts";
 import { peerHeightOf } from "./peer_state.ts";
 import { PeerOutbox } from "./tx_outbox.ts";
-
-registerProtoFiles("tendermint/mempool/types.proto");
 
 /** Mempool channel id (Go `mempool.MempoolChannel`). */
 export const MEMPOOL_CHANNEL = 0x30;
@@ -121,6 +120,8 @@ export interface TxRelayStats {
 
 /** Options of {@link TxRelay}. */
 export interface TxRelayOptions {
+  /** The CometBFT line whose mempool messages we speak (default: the default line, v0.38). */
+  line?: LineProfile;
   /** `mempool.max_tx_bytes`. */
   maxTxBytes?: number;
   /** `mempool.max_batch_bytes`. */
@@ -203,7 +204,7 @@ export class TxRelay extends BaseReactor {
     this.#catchupTtlMs = opts.catchupTtlMs ?? DEFAULT_CATCHUP_TTL_MS;
     this.#currentHeight = opts.currentHeight;
     this.#onTx = opts.onTx;
-    this.#type = protoType("tendermint.mempool.Message");
+    this.#type = protoType(lineMessageName(opts.line ?? lineProfile(), MEMPOOL_CHANNEL));
     this.#wireType = filteringType(this.#type, this.maxTxBytes, this.maxBatchBytes);
   }
 

@@ -159,7 +159,8 @@ Deno.test("defaults of [p2p] are CometBFT v0.38's (spec §10.1), all 20 keys", (
   assertEquals(doc.log_format as unknown, "plain");
   assertEquals(doc.node_key_file as unknown, "config/node_key.json");
   assertEquals(doc.node.reactors, ["pex"]);
-  assertEquals(doc.node.version, "0.38.25");
+  assertEquals(doc.node.version, "");
+  assertEquals(doc.cometbft_line as unknown, "v0.38");
   assertEquals(doc.node.protocol_block, 11);
 });
 

@@ -22,6 +22,7 @@ import {
   RoundStep,
 } from "../reactors/peer_state.ts";
 import { TxRelay } from "../reactors/tx_relay.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -213,6 +214,39 @@ Deno.test("watcher: an empty oneof and a lower-than-initial height both disconne
     await waitFor(() => a.sw.peers().size === 0, "both stopped");
     assertEquals(wa.invalidMessages, 1, "only c's message reached the watcher");
     assertEquals(wa.maxHeight, 0n);
+  } finally {
+    await stopNodes(b, c, a);
+  }
+});
+
+Deno.test("watcher: a oneof member unknown to our line is ignored and counted; malformed still disconnects", async () => {
+  // a speaks v0.38 (the default); b sends what a v1.0 node sends.
+  const wa = new ConsensusWatcher();
+  const a = await startNode({ consensus_watcher: wa }, { moniker: "a" });
+  const b = await startNode(
+    { consensus_watcher: new ConsensusWatcher({ line: lineProfile("v1.0") }) },
+    { moniker: "b" },
+  );
+  const c = await startNode({ consensus_watcher: new ConsensusWatcher() }, { moniker: "c" });
+  const v1 = consensusMessageType(lineProfile("v1.0"));
+  try {
+    await link(b, a);
+    await link(c, a);
+    // v1.0 HasProposalBlockPart (field 10), and an invented field 15 of a future line.
+    assert(
+      inject(b, a, encode(v1, { has_proposal_block_part: { height: 3, round: 0, index: 1 } })),
+    );
+    assert(inject(b, a, Uint8Array.of(0x7a, 0x02, 0x08, 0x01)));
+    assert(inject(b, a, nrs(3, 0, 1)));
+    await waitFor(() => wa.maxHeight === 3n, "a still hears b after the unknown messages");
+    assertEquals(wa.unknownMessages, 2);
+    assertEquals(wa.invalidMessages, 0);
+    assert(a.sw.peers().has(b.key.id), "b stays connected");
+    // Malformed (a field 10 whose length runs past the end): the switch stops c.
+    assert(inject(c, a, Uint8Array.of(0x52, 0x05, 0x08)));
+    await waitFor(() => !a.sw.peers().has(c.key.id), "c stopped for malformed bytes");
+    assert(a.sw.peers().has(b.key.id));
+    assertEquals(wa.unknownMessages, 2);
   } finally {
     await stopNodes(b, c, a);
   }

@@ -8,6 +8,7 @@ import type { DenyList } from "./deny_list.ts";
 import { MIN_TIME_BETWEEN_CRAWLS_MS } from "./seed_crawler.ts";
 import type { NetAddress, ParseOptions } from "../netaddress.ts";
 import type { Logger } from "../../libs/log.ts";
+import type { LineProfile } from "../cometbft_line.ts";
 
 /** Ensure-peers period (`defaultEnsurePeersPeriod`, 30 s). */
 export const DEFAULT_ENSURE_PEERS_PERIOD_MS = 30_000;
@@ -48,6 +49,11 @@ export interface SeedModeConfig {
 /** Options of `PexReactor` (`pex_reactor.ts`). */
 export interface PexReactorOptions {
   book: AddrBook;
+  /**
+   * The CometBFT line spoken (default: the default line). PEX messages are identical in every
+   * line, so this only picks the channel's envelope type by name.
+   */
+  line?: LineProfile;
   /** `p2p.seeds` (`id@host:port`), resolved at start. */
   seeds?: readonly string[];
   /** `p2p.seed_mode`. */

@@ -15,6 +15,7 @@
  * re-exported here).
  * @module
  */
+import type protobuf from "protobufjs";
 import { type AddrBook, DEFAULT_BAN_TIME_MS } from "./addrbook.ts";
 import { DenyList } from "./deny_list.ts";
 import {
@@ -44,6 +45,7 @@ import { nodeInfoNetAddress } from "../node_info.ts";
 import type { Peer } from "../peer.ts";
 import { messageTypeLabel } from "../metrics.ts";
 import { protoType } from "../proto.ts";
+import { lineMessageName, lineProfile } from "../cometbft_line.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../reactor.ts";
 import { abortableSleep } from "../reconnect.ts";
 import type { StopReason } from "../stop_reason.ts";
@@ -101,6 +103,8 @@ export class PexReactor extends BaseReactor {
   readonly #tasks = new Set<Promise<unknown>>();
   /** Debug lines are written (levels are fixed per logger): gates work done only for them. */
   readonly #debug: boolean;
+  /** The channel's envelope type for our CometBFT line (the same message in every line). */
+  readonly #messageType: protobuf.Type;
   #loop: Promise<void> | undefined;
   #trigger: (() => void) | undefined;
 
@@ -109,6 +113,7 @@ export class PexReactor extends BaseReactor {
     super("PEX", logger);
     this.log = logger;
     this.#debug = logEnabled(logger, "debug");
+    this.#messageType = protoType(lineMessageName(opts.line ?? lineProfile(), PEX_CHANNEL));
     this.book = opts.book;
     this.random = opts.random ?? Math.random;
     this.now = opts.now ?? Date.now;
@@ -192,7 +197,7 @@ export class PexReactor extends BaseReactor {
       priority: 1,
       sendQueueCapacity: 10,
       recvMessageCapacity: PEX_MAX_MSG_SIZE,
-      messageType: PEX_MESSAGE,
+      messageType: this.#messageType,
       unwrap: true,
     }];
   }

@@ -1,5 +1,8 @@
 /**
- * Interop harness: runs a real CometBFT v0.38 node (the Go binary) on loopback for tests.
+ * Interop harness: runs a real CometBFT node (the Go binary) on loopback for tests: v0.38 by
+ * default, or any line's binary given as {@link CometbftOptions.bin} (see `lines.ts`). The
+ * config keys it rewrites exist under the same names in every line's `config.toml`
+ * (v0.34's `[fastsync]` vs later `[blocksync]` is left alone).
  *
  * Binary lookup order: `$COMETBFT_BIN`, then `cometbft` on `$PATH`, then `$HOME/go/bin/cometbft`.
  * When the binary is missing, interop tests are skipped locally but FAIL under `CI=true`
@@ -114,6 +117,8 @@ export type TomlValue = string | number | boolean;
 
 /** Options of {@link startCometbft}. Defaults suit a single local test node. */
 export interface CometbftOptions {
+  /** The binary to run (another line's); default: the v0.38 binary {@link findCometbft} finds. */
+  bin?: string;
   /** Genesis chain id; default: a fresh `switchyard-test-<random>`. */
   chainId?: string;
   moniker?: string;
@@ -331,7 +336,7 @@ interface Running {
  * `cometbft start --proxy_app=kvstore`, and waits until RPC `/status` answers.
  */
 export async function startCometbft(opts: CometbftOptions = {}): Promise<CometbftNode> {
-  const bin = requireCometbft();
+  const bin = opts.bin ?? requireCometbft();
   const home = await Deno.makeTempDir({ prefix: "switchyard-cometbft-" });
   try {
     return await setUp(bin, home, opts);
