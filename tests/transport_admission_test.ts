@@ -1,0 +1,101 @@
+/**
+ * The transport's accept loop and handshake admission under hostile clients (issue 9): a reset
+ * before the first read must not end the accept loop, and partial handshakes that stall must
+ * not keep honest peers out. The hostile sockets come from tests/util/socket_clients.py
+ * (python3: SO_LINGER 0 and source addresses 127.1.x.y). Bounded; nothing asserts on time.
+ */
+import { assert, assertEquals } from "./util/assert.ts";
+import { NodeKey } from "../p2p/key.ts";
+import { NetAddress } from "../p2p/netaddress.ts";
+import { makeNodeInfo } from "../p2p/node_info.ts";
+import { type AcceptResult, Transport, type TransportOptions } from "../p2p/transport.ts";
+import { rstConnects, startStalls } from "./util/socket_clients.ts";
+
+interface T {
+  t: Transport;
+  key: NodeKey;
+  addr: NetAddress;
+}
+
+function make(opts: Partial<TransportOptions> = {}, listen = true): T {
+  const key = NodeKey.generate();
+  const t = new Transport({
+    nodeKey: key,
+    nodeInfo: makeNodeInfo({ id: key.id, network: "net", moniker: "m", channels: [0x20] }),
+    allowDuplicateIP: true,
+    ...opts,
+  });
+  let port = 0;
+  if (listen) {
+    port = t.listen({ hostname: "127.0.0.1", port: 0 }).port;
+    t.nodeInfo = { ...t.nodeInfo, listenAddr: `tcp://127.0.0.1:${port}` };
+  }
+  return { t, key, addr: NetAddress.fromIPPort("127.0.0.1", port, key.id) };
+}
+
+/** Takes every accept result until the transport closes; closes upgraded connections. */
+function drain(t: Transport, into: AcceptResult[]): Promise<void> {
+  return (async () => {
+    for (;;) {
+      const r = await t.accept();
+      if (r === null) return;
+      into.push(r);
+      if (r.ok) r.conn.close();
+    }
+  })();
+}
+
+Deno.test("transport: connections reset before the first read do not end the accept loop", async () => {
+  const a = make();
+  const b = make({}, false);
+  const results: AcceptResult[] = [];
+  const draining = drain(a.t, results);
+  try {
+    const rep = await rstConnects(a.addr.port, 20);
+    assertEquals(rep.connected, 20);
+    for (let i = 0; i < 3; i++) {
+      const out = await b.t.dial(a.addr);
+      assertEquals(out.nodeInfo.id, a.key.id);
+      out.close();
+    }
+    assertEquals(a.t.state.code, "listening");
+  } finally {
+    await a.t.close();
+    await b.t.close();
+    await draining;
+  }
+});
+
+Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not keep 10 honest peers out", async () => {
+  const a = make();
+  const b = make({}, false);
+  const results: AcceptResult[] = [];
+  const draining = drain(a.t, results);
+  const stalls = await startStalls({
+    port: a.addr.port,
+    count: 1000,
+    minBytes: 1,
+    maxBytes: 20,
+    holdSeconds: 60,
+  });
+  try {
+    assert(stalls.report.connected > 900, `stalls connected: ${JSON.stringify(stalls.report)}`);
+    let ok = 0;
+    const failures: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      try {
+        const out = await b.t.dial(a.addr);
+        out.close();
+        ok++;
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    }
+    assertEquals(ok, 10, `honest handshakes failed: ${failures.join("; ")}`);
+  } finally {
+    await stalls.close();
+    await a.t.close();
+    await b.t.close();
+    await draining;
+  }
+});
