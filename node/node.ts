@@ -79,6 +79,7 @@ export class Node {
   #metricsServer: MetricsServer | undefined;
   #nodeInfo: NodeInfo;
   #state: NodeState = { code: "created" };
+  readonly #fatal = Promise.withResolvers<Error>();
 
   private constructor(
     opts: NodeOptions,
@@ -137,6 +138,7 @@ export class Node {
       maxIncomingConnections: config.p2p.maxNumInboundPeers +
         config.p2p.unconditionalPeerIds.length,
       maxPendingHandshakes: config.p2p.maxPendingHandshakes,
+      maxPendingHandshakesPerIP: config.p2p.maxPendingHandshakesPerIp,
       allowDuplicateIP: config.p2p.allowDuplicateIp,
       connFilter: denyList.empty ? undefined : denyList.connFilter,
       logger: p2pLog,
@@ -248,6 +250,22 @@ export class Node {
     });
   }
 
+  /**
+   * Resolves if a listener (p2p, RPC, metrics) stops accepting for a reason other than being
+   * closed; never resolves otherwise. The daemon then stops and exits non-zero.
+   */
+  get fatal(): Promise<Error> {
+    return this.#fatal.promise;
+  }
+
+  /** Forwards a component's fatal listener error to {@link fatal}, once. */
+  #watchFatal(what: string, p: Promise<Error>): void {
+    p.then((e) => {
+      this.#log.error(`${what} no longer accepting connections`, { err: e });
+      this.#fatal.resolve(e);
+    });
+  }
+
   /** Current state. */
   get state(): NodeState {
     return this.#state;
@@ -313,6 +331,7 @@ export class Node {
       await this.#rpc.start();
     }
     this.#listen();
+    this.#watchFatal("P2P listener", this.transport.fatal);
     await this.#checkSeeds();
     if (this.addrBook.status.code === "inactive") await this.addrBook.start();
     await this.sw.start();

@@ -8,7 +8,12 @@ import { assert, assertEquals } from "./util/assert.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { makeNodeInfo } from "../p2p/node_info.ts";
-import { type AcceptResult, Transport, type TransportOptions } from "../p2p/transport.ts";
+import {
+  type AcceptResult,
+  ConnRejectedError,
+  Transport,
+  type TransportOptions,
+} from "../p2p/transport.ts";
 import { rstConnects, startStalls } from "./util/socket_clients.ts";
 
 interface T {
@@ -82,9 +87,12 @@ Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not 
     assert(stalls.report.connected > 900, `stalls connected: ${JSON.stringify(stalls.report)}`);
     let ok = 0;
     const failures: string[] = [];
+    const tookMs: number[] = [];
     for (let i = 0; i < 10; i++) {
       try {
+        const t0 = performance.now();
         const out = await b.t.dial(a.addr);
+        tookMs.push(Math.round(performance.now() - t0));
         out.close();
         ok++;
       } catch (e) {
@@ -92,6 +100,7 @@ Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not 
       }
     }
     assertEquals(ok, 10, `honest handshakes failed: ${failures.join("; ")}`);
+    console.log(`honest handshakes under 1,000 stalls took ${tookMs.join(", ")} ms`);
   } finally {
     await stalls.close();
     await a.t.close();
@@ -99,3 +108,35 @@ Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not 
     await draining;
   }
 });
+
+Deno.test("transport: one IP gets at most maxPendingHandshakesPerIP handshakes in flight", async () => {
+  const a = make({ maxPendingHandshakesPerIP: 2 });
+  const results: AcceptResult[] = [];
+  const draining = drain(a.t, results);
+  const stalls = await startStalls({ port: a.addr.port, count: 6, spread: false, holdSeconds: 20 });
+  try {
+    assertEquals(stalls.report.connected, 6);
+    const rejected = await waitFor(() => {
+      const r = results.filter((r) =>
+        !r.ok && r.error instanceof ConnRejectedError && r.error.reason === "pending_per_ip"
+      );
+      return r.length === 4 ? r : undefined;
+    });
+    for (const r of rejected) assert(!r.ok && r.remoteAddr.hostname === "127.0.0.1");
+    assertEquals(a.t.numPendingHandshakes, 2);
+  } finally {
+    await stalls.close();
+    await a.t.close();
+    await draining;
+  }
+});
+
+async function waitFor<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
