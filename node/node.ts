@@ -9,7 +9,8 @@
  * transport's listener and sockets) → address book saved → metrics server.
  * @module
  */
-import { type Config, enabledReactors } from "../config/mod.ts";
+import { type Config, enabledReactors, homePaths } from "../config/mod.ts";
+import { removeTempFiles } from "../libs/tempfile.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
@@ -116,6 +117,7 @@ export class Node {
     const { config } = opts;
     const root = opts.logger ?? nopLogger;
     const p2pLog = root.with({ module: "p2p" });
+    await removeCrashDebris(config, root.with({ module: "main" }));
     const nodeKey = opts.nodeKey ?? await NodeKey.loadOrGen(config.nodeKeyFile);
     const metrics = config.instrumentation.prometheus
       ? new NodeMetrics({
@@ -436,6 +438,20 @@ export class Node {
       await fn();
     } catch (e) {
       this.#log.error(`Error stopping ${what}`, { err: e });
+    }
+  }
+}
+
+/**
+ * Deletes the temp files an interrupted atomic write (`libs/tempfile.ts`) left beside the files
+ * the node rewrites: the node key, the address book and the config file. Runs before any of
+ * them is read, so no save of ours can be in progress.
+ */
+async function removeCrashDebris(config: Config, log: Logger): Promise<void> {
+  const files = [config.nodeKeyFile, config.p2p.addrBookFile, homePaths(config.home).configFile];
+  for (const file of files) {
+    for (const p of await removeTempFiles(file)) {
+      log.info("Removed a temp file left by an interrupted save", { file: p });
     }
   }
 }
