@@ -21,6 +21,7 @@ import { Switch } from "../p2p/switch.ts";
 import { Transport } from "../p2p/transport.ts";
 import { nopMetrics, type P2PMetrics } from "../p2p/metrics.ts";
 import { parseListenAddr, RPCServer } from "../rpc/server.ts";
+import { DEFAULT_WRITE_TIMEOUT_MS } from "../rpc/http_server.ts";
 import type { Route } from "../rpc/types.ts";
 import {
   type NodeContext,
@@ -320,6 +321,7 @@ export class Node {
         logger: this.#log,
       });
       this.#metricsServer.start();
+      this.#watchFatal("Metrics server", this.#metricsServer.fatal);
     }
     if (config.rpc.laddr !== "") {
       this.#rpc = new RPCServer({
@@ -328,9 +330,14 @@ export class Node {
         unsafe: config.rpc.unsafe,
         maxBodyBytes: config.rpc.maxBodyBytes,
         maxBatchSize: config.rpc.maxRequestBatchSize,
+        maxOpenConnections: config.rpc.maxOpenConnections,
+        maxHeaderBytes: config.rpc.maxHeaderBytes,
+        readTimeoutMs: config.rpc.readTimeoutMs,
+        writeTimeoutMs: rpcWriteTimeoutMs(config.rpc.timeoutBroadcastTxCommitMs),
         logger: this.#log.with({ module: "rpc-server" }),
       });
       await this.#rpc.start();
+      this.#watchFatal("RPC server", this.#rpc.fatal);
     }
     this.#listen();
     this.#watchFatal("P2P listener", this.transport.fatal);
@@ -440,6 +447,16 @@ export class Node {
       this.#log.error(`Error stopping ${what}`, { err: e });
     }
   }
+}
+
+/**
+ * Go `node.startRPC`: the RPC write timeout is the server default (10 s) unless
+ * `timeout_broadcast_tx_commit` is not below it; then that + 1 s.
+ */
+function rpcWriteTimeoutMs(timeoutBroadcastTxCommitMs: number): number {
+  return DEFAULT_WRITE_TIMEOUT_MS <= timeoutBroadcastTxCommitMs
+    ? timeoutBroadcastTxCommitMs + 1_000
+    : DEFAULT_WRITE_TIMEOUT_MS;
 }
 
 /**
