@@ -185,7 +185,13 @@ export class HttpServer {
       for (;;) {
         deadline(readTimeoutMs, "reading the request");
         const head = await readHead(reader, maxHeaderBytes);
-        if (head === null) return; // closed between requests
+        if (head === null) {
+          this.#log.debug("HTTP connection closed by the client", {
+            what: this.#opts.what,
+            remote,
+          });
+          return;
+        }
         if (head.error !== undefined) {
           await this.#answerAndClose(conn, textResponse(head.error.status, head.error.message));
           throw new ConnDone(`bad request: ${head.error.message}`);

@@ -8,7 +8,7 @@
  * | `rst`                  | a TCP reset (both sockets closed with SO_LINGER 0)                |
  * | `half_close_to_target` | EOF on its reads (FIN); its writes still reach the client         |
  * | `half_close_to_client` | nothing more from us and nobody reading its writes; the client gets EOF |
- * | `stall`                | silence both ways, the socket left open                           |
+ * | `stall`                | silence both ways, the socket left open (its writes are read)     |
  * | `trickle`              | the rest of the client's bytes one at a time, {@link TRICKLE_INTERVAL_MS} apart |
  * | `corrupt`              | one byte flipped (XOR 0xff), everything else intact               |
  * | `delay`                | the rest after a pause of `delayMs` (default {@link DEFAULT_DELAY_MS}) |
@@ -202,6 +202,8 @@ class Conn implements FaultedConnection {
   #mode: "forward" | "hold" | "drop" = "forward";
   #held: Uint8Array[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `stall`: nothing is forwarded either way (the target's bytes are read and dropped). */
+  #stalled = false;
   /** `corrupt` at accept or idle: flip the next client byte. */
   #corruptNext = false;
 
@@ -223,9 +225,14 @@ class Conn implements FaultedConnection {
         if (opts.fault === "rst") return;
       }
       this.#up.on("data", (b: Uint8Array) => {
+        if (this.#stalled) return; // read and dropped: the target's writes go nowhere
         if (!this.#down.destroyed && !this.#down.writableEnded) this.#down.write(b);
       });
-      this.#up.on("end", () => this.#down.end());
+      this.#up.on("end", () => {
+        // A stalled connection ends when the target gives up on it.
+        if (this.#stalled) this.destroy();
+        else this.#down.end();
+      });
       down.on("data", (b: Uint8Array) => this.#onClientData(b));
       down.on("end", () => {
         if (this.#mode === "forward") this.#up.end();
@@ -315,7 +322,7 @@ class Conn implements FaultedConnection {
         return;
       case "stall":
         this.#mode = "drop";
-        this.#up.pause();
+        this.#stalled = true;
         this.#down.pause();
         hold();
         return;
