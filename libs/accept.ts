@@ -8,7 +8,8 @@
  *   loop goes on;
  * - running out of file descriptors or kernel memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) backs
  *   off, {@link ACCEPT_BACKOFF_MIN_MS} doubling to {@link ACCEPT_BACKOFF_MAX_MS} as Go's
- *   `tempDelay` does, with one log line per episode;
+ *   `tempDelay` does, with one log line per episode (errors less than
+ *   {@link ACCEPT_EPISODE_GAP_MS} apart are one episode);
  * - anything else is an {@link AcceptLoopError}: the owner marks itself failed and the node
  *   exits non-zero so that a supervisor restarts it (Go's switch panics there).
  * @module
@@ -19,6 +20,11 @@ import type { Logger } from "./log.ts";
 export const ACCEPT_BACKOFF_MIN_MS = 5;
 /** Longest pause between accept attempts while descriptors are exhausted (Go: 1 s). */
 export const ACCEPT_BACKOFF_MAX_MS = 1_000;
+/**
+ * Resource errors this close to the previous one belong to the same episode (no new log line):
+ * near the limit, every freed descriptor lets one accept through before the next error.
+ */
+export const ACCEPT_EPISODE_GAP_MS = 10_000;
 
 /** `accept` failed in a way that retrying cannot fix; the listener is unusable. */
 export class AcceptLoopError extends Error {
@@ -90,6 +96,8 @@ export class Acceptor<C extends Deno.Conn = Deno.Conn> {
   readonly #listener: Deno.Listener<C>;
   readonly #opts: AcceptorOptions;
   #delayMs = 0;
+  /** When the last resource error happened (performance.now()), for episode logging. */
+  #lastResourceError = -Infinity;
 
   constructor(listener: Deno.Listener<C>, opts: AcceptorOptions) {
     this.#listener = listener;
@@ -115,22 +123,22 @@ export class Acceptor<C extends Deno.Conn = Deno.Conn> {
           continue;
         }
         if (kind === "fatal") throw new AcceptLoopError(what, e);
-        if (this.#delayMs === 0) {
+        const now = performance.now();
+        if (now - this.#lastResourceError > ACCEPT_EPISODE_GAP_MS) {
           logger.error("Accept failed: out of file descriptors or memory; backing off", {
             what,
             err: e,
           });
-          this.#delayMs = ACCEPT_BACKOFF_MIN_MS;
-        } else {
-          this.#delayMs = Math.min(this.#delayMs * 2, ACCEPT_BACKOFF_MAX_MS);
         }
+        this.#lastResourceError = now;
+        this.#delayMs = this.#delayMs === 0
+          ? ACCEPT_BACKOFF_MIN_MS
+          : Math.min(this.#delayMs * 2, ACCEPT_BACKOFF_MAX_MS);
         await pause(this.#delayMs, signal);
         continue;
       }
-      if (this.#delayMs !== 0) {
-        logger.debug("Accepting again after running out of resources", { what });
-        this.#delayMs = 0;
-      }
+      this.#delayMs = 0; // as Go: the next error starts the back-off over
+
       return conn;
     }
   }

@@ -176,6 +176,8 @@ export interface DaemonOptions {
   flags?: string[];
   /** Serve Prometheus metrics on this port. */
   prometheusPort?: number;
+  /** Run under this open-file limit (`prlimit --nofile`; the process keeps its PID). */
+  fdLimit?: number;
 }
 
 /**
@@ -208,8 +210,11 @@ export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promi
       : []),
     ...(opts.flags ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const [cmd, cmdArgs] = opts.fdLimit === undefined
+    ? [Deno.execPath(), args]
+    : ["prlimit", [`--nofile=${opts.fdLimit}:${opts.fdLimit}`, Deno.execPath(), ...args]];
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
     cwd: ROOT,
     env: childEnv(),
     clearEnv: true,
