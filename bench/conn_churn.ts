@@ -4,7 +4,8 @@
  * connections that send 64 random bytes and close, then 5,000 that connect and close at once,
  * 50 at a time, against:
  *
- * - a daemon subprocess: its RSS (VmRSS) and open fds after each round;
+ * - a daemon subprocess (under `--inspect` on loopback): after each round a full GC through the
+ *   inspector (`HeapProfiler.collectGarbage`), then its V8 heap in use, RSS and open fds;
  * - an in-process PEX node (transport + switch), with `--expose-gc`: after each round a full
  *   GC, then the V8 heap in use, RSS, and the transport's and switch's bookkeeping (sockets in
  *   the connection set, pending handshakes, peers) and our fd count.
@@ -15,6 +16,7 @@
  * @module
  */
 import { spawnDaemon } from "../tests/util/daemon.ts";
+import { freePort } from "../tests/interop/cometbft.ts";
 import { makePexNode } from "../tests/util/pex_harness.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 
@@ -50,18 +52,82 @@ async function churn(port: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 4_000));
 }
 
+/** A minimal Chrome DevTools Protocol session on a `--inspect` port (loopback only). */
+class Inspector {
+  #ws: WebSocket;
+  #id = 0;
+  #waiting = new Map<number, (v: unknown) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      const done = this.#waiting.get(msg.id);
+      if (done) {
+        this.#waiting.delete(msg.id);
+        done(msg.result);
+      }
+    };
+  }
+
+  static async open(port: number): Promise<Inspector> {
+    const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    const ws = new WebSocket(list[0].webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    });
+    return new Inspector(ws);
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = ++this.#id;
+    const p = new Promise((resolve) => this.#waiting.set(id, resolve));
+    this.#ws.send(JSON.stringify({ id, method, params }));
+    return Promise.race([
+      p,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`${method}: no answer`)), 30_000)
+      ),
+    ]);
+  }
+
+  /** Full GC, then `Deno.memoryUsage().heapUsed` in MB. */
+  async heapUsedAfterGcMB(): Promise<number> {
+    await this.call("HeapProfiler.enable");
+    await this.call("HeapProfiler.collectGarbage");
+    const r = await this.call("Runtime.evaluate", {
+      expression: "Deno.memoryUsage().heapUsed",
+      returnByValue: true,
+    }) as { result: { value: number } };
+    return r.result.value / 1048576;
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+}
+
 async function daemonRounds(): Promise<void> {
   const home = await Deno.makeTempDir();
-  const d = await spawnDaemon(home);
+  const inspectPort = freePort();
+  const d = await spawnDaemon(home, { denoFlags: [`--inspect=127.0.0.1:${inspectPort}`] });
+  const insp = await Inspector.open(inspectPort);
   try {
     const pid = d.child.pid;
     await new Promise((r) => setTimeout(r, 2_000));
-    console.log(`daemon: start RSS ${rssMB(pid).toFixed(1)} MB, fds ${fds(pid)}`);
+    const line = async (label: string) =>
+      console.log(
+        `daemon: ${label} heapUsed after GC ${(await insp.heapUsedAfterGcMB()).toFixed(1)} MB, ` +
+          `RSS ${rssMB(pid).toFixed(1)} MB, fds ${fds(pid)}`,
+      );
+    await line("start  ");
     for (let r = 1; r <= ROUNDS; r++) {
       await churn(d.p2pPort);
-      console.log(`daemon: round ${r} RSS ${rssMB(pid).toFixed(1)} MB, fds ${fds(pid)}`);
+      await line(`round ${r}`);
     }
   } finally {
+    insp.close();
     await d.stop();
     await Deno.remove(home, { recursive: true });
   }

@@ -178,6 +178,8 @@ export interface DaemonOptions {
   prometheusPort?: number;
   /** Run under this open-file limit (`prlimit --nofile`; the process keeps its PID). */
   fdLimit?: number;
+  /** Flags for `deno run` itself (e.g. `--inspect=127.0.0.1:PORT`), before the script. */
+  denoFlags?: string[];
 }
 
 /**
@@ -190,6 +192,7 @@ export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promi
   const p2pPort = freePort();
   const args = [
     "run",
+    ...(opts.denoFlags ?? []),
     ...CLI_PERMS,
     "main.ts",
     "node",
