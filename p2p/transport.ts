@@ -404,7 +404,7 @@ export class Transport {
         this.#openInbound--;
         this.#wakeSlot();
       });
-      if (this.#admission.ipFull(socket.ip)) {
+      if (!(await this.#admission.makeRoomFor(socket.ip))) {
         socket.close();
         throw new ConnRejectedError(
           "pending_per_ip",

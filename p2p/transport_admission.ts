@@ -10,7 +10,9 @@
  * slot for the whole deadline. So, while the slots are full, the handshake that has been in its
  * current phase the longest, if that is at least {@link SHED_PHASE_BUDGET_MS}, is dropped with
  * {@link HandshakeShedError} to make room; a handshake that keeps moving is never the one
- * picked while a staler one exists.
+ * picked while a staler one exists. The per-IP cap works the same way within one IP: a new
+ * connection from an IP at its cap waits up to that budget for the IP's stalest handshake to
+ * become sheddable, takes its place, and is refused only if all of them keep moving.
  * @module
  */
 import { HandshakeError } from "./errors.ts";
@@ -105,10 +107,11 @@ export class HandshakeAdmission {
     else this.#perIP.delete(p.ip);
   }
 
-  /** The handshake that has been in its current phase the longest. */
-  stalest(): PendingHandshake | undefined {
+  /** The handshake (from `ip`, if given) that has been in its current phase the longest. */
+  stalest(ip?: string): PendingHandshake | undefined {
     let best: PendingHandshake | undefined;
     for (const p of this.#pending) {
+      if (ip !== undefined && p.ip !== ip) continue;
       if (best === undefined || p.phaseSince < best.phaseSince) best = p;
     }
     return best;
@@ -118,8 +121,8 @@ export class HandshakeAdmission {
    * Milliseconds until some handshake may be shed: 0 if one may be now, undefined if none is
    * pending.
    */
-  msUntilShed(now = performance.now()): number | undefined {
-    const p = this.stalest();
+  msUntilShed(ip?: string, now = performance.now()): number | undefined {
+    const p = this.stalest(ip);
     if (p === undefined) return undefined;
     return Math.max(0, SHED_PHASE_BUDGET_MS - (now - p.phaseSince));
   }
@@ -129,13 +132,25 @@ export class HandshakeAdmission {
    * {@link SHED_PHASE_BUDGET_MS}: aborts it with {@link HandshakeShedError} and frees its slot.
    * False if no handshake qualifies.
    */
-  shedStalest(): boolean {
+  shedStalest(ip?: string): boolean {
     const now = performance.now();
-    const p = this.stalest();
+    const p = this.stalest(ip);
     if (p === undefined || now - p.phaseSince < SHED_PHASE_BUDGET_MS) return false;
     const pending = this.#pending.size;
     this.remove(p);
     p.ac.abort(new HandshakeShedError(p.phase, now - p.phaseSince, pending));
     return true;
+  }
+
+  /**
+   * Makes room for a new handshake from `ip` if it is at its cap: waits (at most
+   * {@link SHED_PHASE_BUDGET_MS}) until the IP's stalest handshake may be shed, and sheds it.
+   * False if every one of the IP's handshakes keeps moving (the new one is then refused).
+   */
+  async makeRoomFor(ip: string): Promise<boolean> {
+    if (!this.ipFull(ip)) return true;
+    const wait = this.msUntilShed(ip);
+    if (wait !== undefined && wait > 0) await new Promise((r) => setTimeout(r, wait + 1));
+    return !this.ipFull(ip) || this.shedStalest(ip);
   }
 }

@@ -11,6 +11,7 @@ import { makeNodeInfo } from "../p2p/node_info.ts";
 import {
   type AcceptResult,
   ConnRejectedError,
+  HandshakeShedError,
   Transport,
   type TransportOptions,
 } from "../p2p/transport.ts";
@@ -109,24 +110,33 @@ Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not 
   }
 });
 
-Deno.test("transport: one IP gets at most maxPendingHandshakesPerIP handshakes in flight", async () => {
+Deno.test("transport: one IP gets at most maxPendingHandshakesPerIP handshakes; its stalled ones make way", async () => {
   const a = make({ maxPendingHandshakesPerIP: 2 });
+  const b = make({}, false);
   const results: AcceptResult[] = [];
   const draining = drain(a.t, results);
   const stalls = await startStalls({ port: a.addr.port, count: 6, spread: false, holdSeconds: 20 });
   try {
     assertEquals(stalls.report.connected, 6);
-    const rejected = await waitFor(() => {
+    // Each stall past the first two either took the place of its IP's stalest handshake (once
+    // that was past the phase budget) or, if none was by then, was refused.
+    const dropped = await waitFor(() => {
       const r = results.filter((r) =>
-        !r.ok && r.error instanceof ConnRejectedError && r.error.reason === "pending_per_ip"
+        !r.ok && (r.error instanceof HandshakeShedError ||
+          (r.error instanceof ConnRejectedError && r.error.reason === "pending_per_ip"))
       );
       return r.length === 4 ? r : undefined;
     });
-    for (const r of rejected) assert(!r.ok && r.remoteAddr.hostname === "127.0.0.1");
+    for (const r of dropped) assert(!r.ok && r.remoteAddr.hostname === "127.0.0.1");
+    assert(dropped.some((r) => !r.ok && r.error instanceof HandshakeShedError));
     assertEquals(a.t.numPendingHandshakes, 2);
+    // A newcomer from the same IP is not refused: a stalled handshake makes way for it too.
+    const out = await b.t.dial(a.addr);
+    out.close();
   } finally {
     await stalls.close();
     await a.t.close();
+    await b.t.close();
     await draining;
   }
 });
