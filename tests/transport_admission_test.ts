@@ -16,6 +16,9 @@ import {
   type TransportOptions,
 } from "../p2p/transport.ts";
 import { rstConnects, startStalls } from "./util/socket_clients.ts";
+import { spawnDaemon } from "./util/daemon.ts";
+import { handshakePeer } from "./util/hostile.ts";
+import { withTempDir } from "./util/temp_dir.ts";
 
 interface T {
   t: Transport;
@@ -150,3 +153,38 @@ async function waitFor<T>(fn: () => T | undefined, timeoutMs = 10_000): Promise<
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+Deno.test("daemon: 1,000 partial handshakes from 127.1.x.y that stall, 10 of 10 honest handshakes from 127.0.0.1 complete", async () => {
+  await withTempDir(async (dir) => {
+    const d = await spawnDaemon(`${dir}/home`);
+    try {
+      const st = await d.rpc.call("status") as { node_info: { id: string; network: string } };
+      const stalls = await startStalls({
+        port: d.p2pPort,
+        count: 1000,
+        minBytes: 1,
+        maxBytes: 20,
+        holdSeconds: 60,
+      });
+      try {
+        assert(stalls.report.connected > 900, `stalls: ${JSON.stringify(stalls.report)}`);
+        const failures: string[] = [];
+        for (let i = 0; i < 10; i++) {
+          try {
+            const p = await handshakePeer(d.p2pPort, { network: st.node_info.network });
+            assertEquals(p.theirs?.id, st.node_info.id);
+            p.close();
+          } catch (e) {
+            failures.push((e as Error).message);
+          }
+        }
+        assertEquals(failures, [], "every honest handshake completes");
+        assertEquals(await d.rpc.call("health"), {});
+      } finally {
+        await stalls.close();
+      }
+    } finally {
+      assertEquals(await d.stop(), 0);
+    }
+  });
+});
