@@ -45,8 +45,18 @@ function logText(d: Daemon): string[] {
   return d.stdoutLines().filter((l) => l.startsWith("{"));
 }
 
-function fdCount(d: Daemon): number {
-  return [...Deno.readDirSync(`/proc/${d.child.pid}/fd`)].length;
+/**
+ * The daemon's open descriptors, listed by `ls`: Deno lets only --allow-all read /proc/<pid>,
+ * and the test task runs with narrower permissions.
+ */
+async function fdCount(d: Daemon): Promise<number> {
+  const out = await new Deno.Command("ls", {
+    args: ["-1", `/proc/${d.child.pid}/fd`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
+  return new TextDecoder().decode(out.stdout).trim().split("\n").length;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,8 +155,8 @@ async function check(f: Fixture, cases: Case[], admit: () => Promise<void>): Pro
     assert(!f.target.hasExited, `${c.name}: the daemon exited`);
     await admit();
   }
-  const fds = await waitFor("the daemon's fd count back to its baseline", () => {
-    const n = fdCount(f.target);
+  const fds = await waitFor("the daemon's fd count back to its baseline", async () => {
+    const n = await fdCount(f.target);
     return n <= f.baselineFds ? n : undefined;
   }, 20_000);
   assert(fds <= f.baselineFds);
@@ -222,7 +232,13 @@ Deno.test("faults matrix: every fault at every phase on the p2p, RPC and metrics
       });
       await admitHttp(metricsPort); // the metrics server's first scrape opens what it keeps
       await sleep(500);
-      const f: Fixture = { target, honest, honestId, metricsPort, baselineFds: fdCount(target) };
+      const f: Fixture = {
+        target,
+        honest,
+        honestId,
+        metricsPort,
+        baselineFds: await fdCount(target),
+      };
       console.log(`daemon fds at baseline: ${f.baselineFds}`);
 
       for (const phase of PHASES) {
@@ -244,7 +260,7 @@ Deno.test("faults matrix: every fault at every phase on the p2p, RPC and metrics
           });
         }
       }
-      console.log(`daemon fds at the end: ${fdCount(target)}`);
+      console.log(`daemon fds at the end: ${await fdCount(target)}`);
     } finally {
       for (const d of ds) await d.stop();
     }
