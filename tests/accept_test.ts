@@ -1,11 +1,12 @@
 /**
  * libs/accept.ts on a scripted listener: per-connection errors are skipped (debug), resource
  * errors back off with one log line per episode, anything else is an AcceptLoopError, and a
- * closed listener ends the loop with null.
+ * closed listener ends the loop with null; an HTTP server on such a listener reports it.
  */
 import { assert, assertEquals, assertRejects } from "./util/assert.ts";
 import { AcceptLoopError, Acceptor, classifyAcceptError } from "../libs/accept.ts";
 import type { LogFields, Logger } from "../libs/log.ts";
+import { HttpServer } from "../rpc/http_server.ts";
 
 function codeError(code: string): Error {
   return Object.assign(new Error(`os error (${code})`), { code });
@@ -78,4 +79,21 @@ Deno.test("accept: any other error is an AcceptLoopError; a closed listener yiel
   });
   closed = true;
   assertEquals(await a.next(), null);
+});
+
+Deno.test("accept: an HTTP server whose accept fails for good reports it (fatal) and stops listening", async () => {
+  const lines: { level: string; msg: string }[] = [];
+  const listener = scripted([codeError("ECONNABORTED"), codeError("EINVAL")]);
+  (listener as unknown as { close(): void }).close = () => {};
+  const s = new HttpServer(listener, {
+    what: "test server",
+    handler: () => Promise.resolve(new Response("")),
+    logger: recordingLogger(lines),
+  });
+  s.serve();
+  const err = await s.fatal;
+  assert(err instanceof AcceptLoopError, String(err));
+  assert(!s.listening);
+  assertEquals(lines.filter((l) => l.level === "error").length, 1, JSON.stringify(lines));
+  await s.close();
 });
