@@ -56,7 +56,9 @@ removed ones stop, changed ones restart, the others keep their peers; a bad conf
 ${CONFIG_FLAGS_HELP}
 
 Exit codes: 0 stopped by a signal; 1 could not start (port in use, unreadable node key,
-unresolvable seeds, ...) or the stop did not finish in ${STOP_DEADLINE_MS / 1000} s; 2 bad flag
+unresolvable seeds, ...), a listener failed for good, or the stop did not finish in ${
+  STOP_DEADLINE_MS / 1000
+} s; 2 bad flag
 or config value; 130 second signal.`;
 
 const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -149,13 +151,16 @@ export const nodeCommand: Command = {
           rpc: rpcAddrText(node),
         });
       }
-      await signals.promise;
+      // A listener that fails for good (not a per-connection error) ends the process with
+      // a non-zero code, so a supervisor restarts it (Go's switch panics there).
+      const failed = await Promise.race([signals.promise.then(() => undefined), node.fatal]);
+      if (failed) log.error("Listener failed; stopping the node", { err: failed });
       const stopped = await stopWithin(node, STOP_DEADLINE_MS);
       if (!stopped) {
         log.error("Node did not stop in time; exiting", { deadlineMs: STOP_DEADLINE_MS });
         return ExitCode.failure;
       }
-      return ExitCode.ok;
+      return failed ? ExitCode.failure : ExitCode.ok;
     } finally {
       signals.dispose();
       await reloads?.dispose();

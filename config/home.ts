@@ -11,6 +11,7 @@ import { flagName, HOME_ENV } from "./overrides.ts";
 import { DEFAULT_ADDR_BOOK_FILE, DEFAULT_NODE_KEY_FILE, INIT_CHAIN_ID } from "./schema.ts";
 import { renderConfigToml } from "./toml.ts";
 import { ConfigError } from "./validate.ts";
+import { writeFileAtomic } from "../libs/tempfile.ts";
 
 /** Home directory name under `$HOME` when neither `--home` nor `$SWITCHYARD_HOME` is given. */
 export const DEFAULT_HOME_DIR = ".switchyard";
@@ -84,19 +85,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes `text` to `path` through a temp file and a rename, so readers never see half a file. */
-async function writeFileAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text, { createNew: true, mode });
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-}
-
 /** Options of {@link initHome} and {@link ensureHome}. */
 export interface InitOptions {
   /** Overwrite an existing config and node key. */
@@ -137,7 +125,7 @@ export async function initHome(home: string, opts: InitOptions = {}): Promise<In
   if (present.length > 0 && !opts.force) throw new HomeExistsError(present);
   await Deno.mkdir(paths.configDir, { recursive: true, mode: DIR_MODE });
   await Deno.mkdir(paths.dataDir, { recursive: true, mode: DIR_MODE });
-  await writeFileAtomic(paths.configFile, text, CONFIG_FILE_MODE);
+  await writeFileAtomic(paths.configFile, new TextEncoder().encode(text), CONFIG_FILE_MODE);
   const key = NodeKey.generate();
   await key.save(paths.nodeKeyFile);
   return { paths, nodeId: key.id, overwritten: present };

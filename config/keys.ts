@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_NUM_OUTBOUND_PEERS,
   DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
   DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
   DEFAULT_METRICS_MAX_OPEN_CONNECTIONS,
   DEFAULT_METRICS_NAMESPACE,
   DEFAULT_NODE_KEY_FILE,
@@ -33,7 +34,11 @@ import {
   DEFAULT_REACTORS,
   DEFAULT_RPC_LADDR,
   DEFAULT_RPC_MAX_BODY_BYTES,
+  DEFAULT_RPC_MAX_HEADER_BYTES,
+  DEFAULT_RPC_MAX_OPEN_CONNECTIONS,
   DEFAULT_RPC_MAX_REQUEST_BATCH_SIZE,
+  DEFAULT_RPC_READ_TIMEOUT,
+  DEFAULT_RPC_TIMEOUT_BROADCAST_TX_COMMIT,
   DEFAULT_SEED_ADDRESS_EXPIRY,
   DEFAULT_SEED_CRAWL_PERIOD,
   DEFAULT_SEED_DISCONNECT_WAIT,
@@ -159,6 +164,40 @@ export const KEYS: readonly KeySpec[] = [
     "int",
     DEFAULT_RPC_MAX_BODY_BYTES,
     "Maximum size of request body, in bytes",
+  ),
+  k(
+    "rpc.max_open_connections",
+    "maxOpenConnections",
+    "int",
+    DEFAULT_RPC_MAX_OPEN_CONNECTIONS,
+    "Maximum number of simultaneous connections.\n" +
+      "If you want to accept a larger number than the default, make sure\n" +
+      "you increase your OS limits. 0 - unlimited.",
+  ),
+  k(
+    "rpc.max_header_bytes",
+    "maxHeaderBytes",
+    "int",
+    DEFAULT_RPC_MAX_HEADER_BYTES,
+    "Maximum size of request header, in bytes",
+  ),
+  k(
+    "rpc.timeout_broadcast_tx_commit",
+    "timeoutBroadcastTxCommitMs",
+    "duration",
+    DEFAULT_RPC_TIMEOUT_BROADCAST_TX_COMMIT,
+    "How long to wait for a tx to be committed during /broadcast_tx_commit\n" +
+      "(switchyard has no /broadcast_tx_commit; as in CometBFT, a response must be written\n" +
+      "within this + 1 s)",
+  ),
+  k(
+    "rpc.read_timeout",
+    "readTimeoutMs",
+    "duration",
+    DEFAULT_RPC_READ_TIMEOUT,
+    "switchyard: a request's header and body must arrive within this (CometBFT: fixed 10 s);\n" +
+      "an idle keep-alive connection is closed after it too",
+    OURS,
   ),
 
   k(
@@ -313,6 +352,15 @@ export const KEYS: readonly KeySpec[] = [
     "int",
     DEFAULT_MAX_PENDING_HANDSHAKES,
     "switchyard: inbound connections allowed in the handshake at the same time (more are closed)",
+    OURS,
+  ),
+  k(
+    "p2p.max_pending_handshakes_per_ip",
+    "maxPendingHandshakesPerIp",
+    "int",
+    DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
+    "switchyard: inbound handshakes allowed from one IP at the same time (more are closed);\n" +
+      "0 = no per-IP cap",
     OURS,
   ),
   k(

@@ -61,6 +61,8 @@ export const DEFAULT_PONG_TIMEOUT = "45s";
 export const DEFAULT_REACTOR_ERROR_REDIAL_COOLDOWN = "60s";
 /** `p2p.max_pending_handshakes`: inbound connections allowed mid-handshake at once. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+/** `p2p.max_pending_handshakes_per_ip`: inbound handshakes in flight from one IP at once. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP = 8;
 
 // ---- [p2p.seed] switchyard seed-mode extras ----
 /** `p2p.seed.disconnect_wait`: how long a seed keeps an inbound peer after answering its PexRequest. */
@@ -88,6 +90,14 @@ export const DEFAULT_RPC_LADDR = "tcp://127.0.0.1:26657";
 export const DEFAULT_RPC_MAX_BODY_BYTES = 1000000;
 /** `rpc.max_request_batch_size` (0 = unlimited). */
 export const DEFAULT_RPC_MAX_REQUEST_BATCH_SIZE = 10;
+/** `rpc.max_open_connections` (CometBFT default 900; 0 = unlimited). */
+export const DEFAULT_RPC_MAX_OPEN_CONNECTIONS = 900;
+/** `rpc.max_header_bytes` (CometBFT: 1 MiB, net/http's default). */
+export const DEFAULT_RPC_MAX_HEADER_BYTES = 1 << 20;
+/** `rpc.timeout_broadcast_tx_commit`: sets the RPC write timeout (this + 1 s), as in CometBFT. */
+export const DEFAULT_RPC_TIMEOUT_BROADCAST_TX_COMMIT = "10s";
+/** `rpc.read_timeout` (switchyard; CometBFT hard-codes 10 s): a request must arrive within it. */
+export const DEFAULT_RPC_READ_TIMEOUT = "10s";
 
 // ---- [instrumentation] ----
 /** `instrumentation.prometheus_listen_addr`. */
@@ -152,6 +162,7 @@ export interface P2PConfig {
   pongTimeoutMs: number;
   reactorErrorRedialCooldownMs: number;
   maxPendingHandshakes: number;
+  maxPendingHandshakesPerIp: number;
   /** IPs, CIDR ranges and node IDs never connected to. */
   denyList: string[];
   seed: SeedConfig;
@@ -164,6 +175,10 @@ export interface RPCConfig {
   unsafe: boolean;
   maxBodyBytes: number;
   maxRequestBatchSize: number;
+  maxOpenConnections: number;
+  maxHeaderBytes: number;
+  timeoutBroadcastTxCommitMs: number;
+  readTimeoutMs: number;
 }
 
 /** The `[instrumentation]` table. */

@@ -212,6 +212,7 @@ type Check = (v: never) => string | undefined;
 /** Integer keys whose minimum is not 0. */
 const INT_MIN: Record<string, number> = {
   "rpc.max_body_bytes": 1,
+  "rpc.max_header_bytes": 1,
   "p2p.max_packet_msg_payload_size": 1,
   "p2p.max_pending_handshakes": 1,
   "p2p.seed.verify_workers": 1,
@@ -300,6 +301,8 @@ const CHECKS: Record<string, Check> = {
   "p2p.handshake_timeout": nonNegDuration,
   "p2p.dial_timeout": nonNegDuration,
   "p2p.ping_interval": posDuration,
+  "rpc.read_timeout": posDuration,
+  "rpc.timeout_broadcast_tx_commit": nonNegDuration,
   "p2p.pong_timeout": posDuration,
   "p2p.reactor_error_redial_cooldown": nonNegDuration,
   "p2p.deny_list": eachEntry("IP addresses, CIDR ranges, node IDs", checkDenyEntry),

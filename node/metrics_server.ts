@@ -5,6 +5,13 @@
  * @module
  */
 import { type Logger, nopLogger } from "../libs/log.ts";
+import { HttpServer } from "../rpc/http_server.ts";
+
+/**
+ * Go `startPrometheusServer`'s `ReadHeaderTimeout`: a scrape's request must arrive within it;
+ * slow or idle connections are closed after it.
+ */
+export const METRICS_READ_TIMEOUT_MS = 10_000;
 
 /** Where the exposition comes from (a {@link NodeMetrics} fits). */
 export interface MetricsSourceText {
@@ -53,8 +60,7 @@ export type MetricsServerState =
 export class MetricsServer {
   readonly #opts: MetricsServerOptions;
   readonly #log: Logger;
-  readonly #ac = new AbortController();
-  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #server: HttpServer | undefined;
   #inFlight = 0;
   #state: MetricsServerState = { code: "idle" };
 
@@ -75,11 +81,9 @@ export class MetricsServer {
   start(): Deno.NetAddr {
     if (this.#state.code !== "idle") throw new MetricsListenError("metrics server already started");
     const { hostname, port } = parseMetricsAddr(this.#opts.listenAddr);
+    let listener: Deno.TcpListener;
     try {
-      this.#server = Deno.serve(
-        { hostname, port, signal: this.#ac.signal, onListen: () => {} },
-        (req) => this.#handle(req),
-      );
+      listener = Deno.listen({ hostname, port });
     } catch (e) {
       const why = e instanceof Deno.errors.AddrInUse ? "address already in use" : String(e);
       throw new MetricsListenError(
@@ -87,7 +91,16 @@ export class MetricsServer {
         { cause: e },
       );
     }
-    const addr = this.#server.addr;
+    this.#server = new HttpServer(listener, {
+      what: "metrics server",
+      handler: (req) => this.#handle(req),
+      readTimeoutMs: METRICS_READ_TIMEOUT_MS,
+      // Scrapes have no body: anything declared is refused unread.
+      maxBodyBytes: 0,
+      logger: this.#log,
+    });
+    this.#server.serve();
+    const addr = listener.addr;
     this.#state = { code: "listening", addr };
     this.#log.info("Starting Prometheus HTTP server", { addr: `${addr.hostname}:${addr.port}` });
     return addr;
@@ -97,8 +110,12 @@ export class MetricsServer {
   async stop(): Promise<void> {
     if (this.#state.code === "stopped") return;
     this.#state = { code: "stopped" };
-    this.#ac.abort();
-    await this.#server?.finished;
+    await this.#server?.close();
+  }
+
+  /** Resolves if the listener fails for good (the node then exits non-zero); else never. */
+  get fatal(): Promise<Error> {
+    return this.#server?.fatal ?? new Promise<Error>(() => {});
   }
 
   async #handle(req: Request): Promise<Response> {

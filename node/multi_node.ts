@@ -21,12 +21,12 @@ import { type Logger, nopLogger } from "../libs/log.ts";
 import type { NodeKey } from "../p2p/key.ts";
 import type { PexReactor } from "../p2p/pex/pex_reactor.ts";
 import type { ReactorEntry } from "../reactors/registry.ts";
-import { RPCServer } from "../rpc/server.ts";
+import type { RPCServer } from "../rpc/server.ts";
 import { ChainsMetrics } from "./chain_metrics.ts";
 import { type ChainInfo, multiChainRoutes, type RouteChain } from "./chain_routes.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import { MetricsServer } from "./metrics_server.ts";
-import { Node, NodeStartError } from "./node.ts";
+import { newRPCServer, Node, NodeStartError } from "./node.ts";
 import { planReload, processWideChanges, type ReloadReport } from "./reload.ts";
 
 /** Options of {@link MultiNode.create}. */
@@ -81,6 +81,7 @@ export class MultiNode {
   #reloading: Promise<unknown> = Promise.resolve();
   /** Set by {@link stop}: no reload may start a chain after it. */
   #stopping = false;
+  readonly #fatal = Promise.withResolvers<Error>();
 
   private constructor(opts: MultiNodeOptions, chains: Chain[]) {
     this.config = opts.config;
@@ -100,6 +101,31 @@ export class MultiNode {
     const chains: Chain[] = [];
     for (const spec of specs) chains.push(await buildChain(opts, spec));
     return new MultiNode(opts, chains);
+  }
+
+  /**
+   * Resolves if a listener (the shared RPC or metrics server, or a running chain's p2p
+   * listener) stops accepting for a reason other than being closed; never resolves otherwise.
+   * The daemon then stops every chain and exits non-zero so a supervisor restarts the process
+   * (as a Go node's switch panics there): a deaf chain is worse than a short restart of all.
+   */
+  get fatal(): Promise<Error> {
+    return this.#fatal.promise;
+  }
+
+  /** Forwards a shared server's fatal listener error to {@link fatal}, once. */
+  #watchFatal(what: string, p: Promise<Error>): void {
+    p.then((e) => {
+      this.#log.error(`${what} no longer accepting connections`, { err: e });
+      this.#fatal.resolve(e);
+    });
+  }
+
+  /** Forwards a chain's fatal error while that chain is still one of ours (not reloaded away). */
+  #watchChain(c: Chain): void {
+    c.node.fatal.then((e) => {
+      if (this.#chains.includes(c) && !this.#stopping) this.#fatal.resolve(chainError(c.name, e));
+    });
   }
 
   /** The running chains, the default one first. */
@@ -138,17 +164,12 @@ export class MultiNode {
           logger: this.#log,
         });
         this.#metricsServer.start();
+        this.#watchFatal("Metrics server", this.#metricsServer.fatal);
       }
       if (this.config.rpc.laddr !== "") {
-        this.#rpc = new RPCServer({
-          laddr: this.config.rpc.laddr,
-          routes: this.#routes(),
-          unsafe: this.config.rpc.unsafe,
-          maxBodyBytes: this.config.rpc.maxBodyBytes,
-          maxBatchSize: this.config.rpc.maxRequestBatchSize,
-          logger: this.#log.with({ module: "rpc-server" }),
-        });
+        this.#rpc = newRPCServer(this.config, this.#routes(), this.#log);
         await this.#rpc.start();
+        this.#watchFatal("RPC server", this.#rpc.fatal);
       }
       for (const c of this.#chains) {
         try {
@@ -156,6 +177,7 @@ export class MultiNode {
         } catch (e) {
           throw chainError(c.name, e);
         }
+        this.#watchChain(c);
       }
     } catch (e) {
       await this.stop();
@@ -230,6 +252,7 @@ export class MultiNode {
       try {
         await chain.node.start();
         live.set(spec.name, chain);
+        this.#watchChain(chain);
       } catch (e) {
         const err = chainError(spec.name, e);
         this.#log.error("Chain failed to start on reload", { chain: spec.name, err });

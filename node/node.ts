@@ -9,7 +9,8 @@
  * transport's listener and sockets) → address book saved → metrics server.
  * @module
  */
-import { type Config, enabledReactors } from "../config/mod.ts";
+import { type Config, enabledReactors, homePaths } from "../config/mod.ts";
+import { removeTempFiles } from "../libs/tempfile.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
@@ -20,7 +21,8 @@ import { DenyList } from "../p2p/pex/deny_list.ts";
 import { Switch } from "../p2p/switch.ts";
 import { Transport } from "../p2p/transport.ts";
 import { nopMetrics, type P2PMetrics } from "../p2p/metrics.ts";
-import { parseListenAddr, RPCServer } from "../rpc/server.ts";
+import { parseListenAddr, RPCServer, type RPCServerOptions } from "../rpc/server.ts";
+import { DEFAULT_WRITE_TIMEOUT_MS } from "../rpc/http_server.ts";
 import type { Route } from "../rpc/types.ts";
 import {
   type NodeContext,
@@ -86,6 +88,7 @@ export class Node {
   #metricsServer: MetricsServer | undefined;
   #nodeInfo: NodeInfo;
   #state: NodeState = { code: "created" };
+  readonly #fatal = Promise.withResolvers<Error>();
 
   private constructor(
     opts: NodeOptions,
@@ -123,6 +126,7 @@ export class Node {
     const { config } = opts;
     const root = opts.logger ?? nopLogger;
     const p2pLog = root.with({ module: "p2p" });
+    await removeCrashDebris(config, root.with({ module: "main" }));
     const nodeKey = opts.nodeKey ?? await NodeKey.loadOrGen(config.nodeKeyFile);
     const metrics = config.instrumentation.prometheus
       ? new NodeMetrics({
@@ -145,6 +149,7 @@ export class Node {
       maxIncomingConnections: config.p2p.maxNumInboundPeers +
         config.p2p.unconditionalPeerIds.length,
       maxPendingHandshakes: config.p2p.maxPendingHandshakes,
+      maxPendingHandshakesPerIP: config.p2p.maxPendingHandshakesPerIp,
       allowDuplicateIP: config.p2p.allowDuplicateIp,
       connFilter: denyList.empty ? undefined : denyList.connFilter,
       logger: p2pLog,
@@ -256,6 +261,22 @@ export class Node {
     });
   }
 
+  /**
+   * Resolves if a listener (p2p, RPC, metrics) stops accepting for a reason other than being
+   * closed; never resolves otherwise. The daemon then stops and exits non-zero.
+   */
+  get fatal(): Promise<Error> {
+    return this.#fatal.promise;
+  }
+
+  /** Forwards a component's fatal listener error to {@link fatal}, once. */
+  #watchFatal(what: string, p: Promise<Error>): void {
+    p.then((e) => {
+      this.#log.error(`${what} no longer accepting connections`, { err: e });
+      this.#fatal.resolve(e);
+    });
+  }
+
   /** Current state. */
   get state(): NodeState {
     return this.#state;
@@ -312,19 +333,15 @@ export class Node {
         logger: this.#log,
       });
       this.#metricsServer.start();
+      this.#watchFatal("Metrics server", this.#metricsServer.fatal);
     }
     if (config.rpc.laddr !== "" && !this.#embedded) {
-      this.#rpc = new RPCServer({
-        laddr: config.rpc.laddr,
-        routes: this.#routes,
-        unsafe: config.rpc.unsafe,
-        maxBodyBytes: config.rpc.maxBodyBytes,
-        maxBatchSize: config.rpc.maxRequestBatchSize,
-        logger: this.#log.with({ module: "rpc-server" }),
-      });
+      this.#rpc = newRPCServer(config, this.#routes, this.#log);
       await this.#rpc.start();
+      this.#watchFatal("RPC server", this.#rpc.fatal);
     }
     this.#listen();
+    this.#watchFatal("P2P listener", this.transport.fatal);
     await this.#checkSeeds();
     if (this.addrBook.status.code === "inactive") await this.addrBook.start();
     await this.sw.start();
@@ -429,6 +446,46 @@ export class Node {
       await fn();
     } catch (e) {
       this.#log.error(`Error stopping ${what}`, { err: e });
+    }
+  }
+}
+
+/** The RPC server for `config.rpc` (one per process: a multi-chain node shares it). */
+export function newRPCServer(config: Config, routes: RPCServerOptions["routes"], log: Logger) {
+  return new RPCServer({
+    laddr: config.rpc.laddr,
+    routes,
+    unsafe: config.rpc.unsafe,
+    maxBodyBytes: config.rpc.maxBodyBytes,
+    maxBatchSize: config.rpc.maxRequestBatchSize,
+    maxOpenConnections: config.rpc.maxOpenConnections,
+    maxHeaderBytes: config.rpc.maxHeaderBytes,
+    readTimeoutMs: config.rpc.readTimeoutMs,
+    writeTimeoutMs: rpcWriteTimeoutMs(config.rpc.timeoutBroadcastTxCommitMs),
+    logger: log.with({ module: "rpc-server" }),
+  });
+}
+
+/**
+ * Go `node.startRPC`: the RPC write timeout is the server default (10 s) unless
+ * `timeout_broadcast_tx_commit` is not below it; then that + 1 s.
+ */
+function rpcWriteTimeoutMs(timeoutBroadcastTxCommitMs: number): number {
+  return DEFAULT_WRITE_TIMEOUT_MS <= timeoutBroadcastTxCommitMs
+    ? timeoutBroadcastTxCommitMs + 1_000
+    : DEFAULT_WRITE_TIMEOUT_MS;
+}
+
+/**
+ * Deletes the temp files an interrupted atomic write (`libs/tempfile.ts`) left beside the files
+ * the node rewrites: the node key, the address book and the config file. Runs before any of
+ * them is read, so no save of ours can be in progress.
+ */
+async function removeCrashDebris(config: Config, log: Logger): Promise<void> {
+  const files = [config.nodeKeyFile, config.p2p.addrBookFile, homePaths(config.home).configFile];
+  for (const file of files) {
+    for (const p of await removeTempFiles(file)) {
+      log.info("Removed a temp file left by an interrupted save", { file: p });
     }
   }
 }

@@ -7,6 +7,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidParametersError } from "./errors.ts";
+import { writeFileAtomic } from "../libs/tempfile.ts";
 import { ed25519Signer, type Signer } from "./conn/crypto.ts";
 
 /** Length in bytes of a node ID once hex-decoded (`IDByteLength`). */
@@ -172,16 +173,10 @@ export class NodeKey {
     const slash = path.lastIndexOf("/");
     const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
     await Deno.mkdir(dir, { recursive: true, mode: KEY_DIR_MODE });
-    const suffix = toHex(crypto.getRandomValues(new Uint8Array(6)));
-    const tmp = `${path}.${suffix}.tmp`;
     const data = new TextEncoder().encode(this.toFileText());
     try {
-      await Deno.writeFile(tmp, data, { createNew: true, mode: NODE_KEY_FILE_MODE });
-      // mode on create is subject to the umask; make sure it is exactly 0600.
-      await Deno.chmod(tmp, NODE_KEY_FILE_MODE);
-      await Deno.rename(tmp, path);
+      await writeFileAtomic(path, data, NODE_KEY_FILE_MODE);
     } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
       throw new KeyFileError(path, `cannot write: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -11,18 +11,16 @@
  * cap) and the number of handshakes in progress (`maxPendingHandshakes`). Every rejected
  * socket is closed at once.
  *
- * Shedding (our addition): while a limit is reached, a handshake whose peer has not sent a single
- * byte yet is not worth its slot — an honest peer sends its ephemeral key as soon as it connects.
- * So the accept loop keeps accepting as long as such a silent handshake exists, and each new
- * connection takes the slot of the oldest silent one, which fails with
- * {@link HandshakeShedError}. Without this, a few hundred half-open sockets would hold every
- * slot until their 3 s deadline, round after round, and an honest peer queued behind them in
- * the backlog would time out.
+ * Admission (ours, `p2p/transport_admission.ts`): at a limit, the handshake stuck longest in its
+ * phase gives its slot to the new connection ({@link HandshakeShedError}); one IP may have at
+ * most `maxPendingHandshakesPerIP` handshakes in flight.
+ *
+ * The accept loop ends only when the transport is closed (`libs/accept.ts`); if accept fails
+ * otherwise, the state becomes `failed` and {@link Transport.fatal} resolves (the node exits).
  * @module
  */
-import { closeQuietly, type RawConn } from "./conn/stream.ts";
-import type { ByteStream } from "./conn/stream.ts";
-import { HandshakeError, RejectedError } from "./errors.ts";
+import { type ByteStream, closeQuietly, type RawConn } from "./conn/stream.ts";
+import { RejectedError } from "./errors.ts";
 import { NetAddress } from "./netaddress.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { PeerConn } from "./peer.ts";
@@ -37,24 +35,28 @@ import {
 } from "./upgrade.ts";
 import { nopMetrics, type P2PMetrics } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
+import { Acceptor } from "../libs/accept.ts";
+import {
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  HandshakeAdmission,
+  HandshakeShedError,
+  type PendingHandshake,
+  SHED_PHASE_BUDGET_MS,
+} from "./transport_admission.ts";
 
-export { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS };
-
-/** Handshakes allowed in flight at once before the accept loop pauses (our addition). */
-export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
-
-/**
- * A handshake silent for this long may be shed for a new connection (module comment). An
- * honest peer's first bytes travel with the TCP handshake's last ACK, so they are there within
- * milliseconds of the accept.
- */
-export const SHED_MIN_SILENT_MS = 100;
+export {
+  DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  HandshakeShedError,
+  SHED_PHASE_BUDGET_MS,
+};
 
 /** A deny-list hook: returns a reason to refuse `ip:port`, or undefined to let it through. */
 export type ConnFilter = (ip: string, port: number) => string | undefined;
 
 /** Why a socket was refused before the handshake. */
-export type ConnRejectReason = "duplicate_conn" | "duplicate_ip" | "denied";
+export type ConnRejectReason = "duplicate_conn" | "duplicate_ip" | "denied" | "pending_per_ip";
 
 /** A socket refused by a connection filter; the message reads as Go's `ErrRejected`. */
 export class ConnRejectedError extends RejectedError {
@@ -62,15 +64,6 @@ export class ConnRejectedError extends RejectedError {
   constructor(reason: ConnRejectReason, message: string) {
     super(message);
     this.reason = reason;
-  }
-}
-
-/** An inbound handshake dropped, silent, to give its slot to a new connection. */
-export class HandshakeShedError extends HandshakeError {
-  constructor(pending: number) {
-    super(
-      `handshake dropped: no byte received, slot given to a new connection (${pending} pending)`,
-    );
   }
 }
 
@@ -91,6 +84,8 @@ export interface TransportOptions {
   maxIncomingConnections?: number;
   /** Cap on concurrent inbound handshakes (default {@link DEFAULT_MAX_PENDING_HANDSHAKES}). */
   maxPendingHandshakes?: number;
+  /** Cap on concurrent inbound handshakes from one IP; 0 (default) = none. */
+  maxPendingHandshakesPerIP?: number;
   /** Accept several connections from one IP (`allow_duplicate_ip`, default false). */
   allowDuplicateIP?: boolean;
   /** Deny-list hook run before the crypto handshake. */
@@ -150,10 +145,6 @@ export class TransportConn implements PeerConn {
 /** A raw socket registered in the transport's connection set until it is closed. */
 class TrackedSocket implements RawConn {
   #closed = false;
-  /** True once the remote sent at least one byte (see shedding in the module comment). */
-  heard = false;
-  /** When the socket was accepted or dialed (performance.now()). */
-  readonly since = performance.now();
   readonly key: string;
   readonly ip: string;
 
@@ -170,10 +161,8 @@ class TrackedSocket implements RawConn {
   get closed(): boolean {
     return this.#closed;
   }
-  async read(p: Uint8Array): Promise<number | null> {
-    const n = await this.conn.read(p);
-    if (n) this.heard = true;
-    return n;
+  read(p: Uint8Array): Promise<number | null> {
+    return this.conn.read(p);
   }
   write(p: Uint8Array): Promise<number> {
     return this.conn.write(p);
@@ -190,6 +179,8 @@ class TrackedSocket implements RawConn {
 export type TransportState =
   | { readonly code: "idle" }
   | { readonly code: "listening"; readonly addr: Deno.NetAddr }
+  /** The accept loop failed for a reason retrying cannot fix (see the module comment). */
+  | { readonly code: "failed"; readonly error: Error }
   | { readonly code: "closed" };
 
 /** The TCP transport. See the module comment. */
@@ -198,7 +189,6 @@ export class Transport {
   nodeInfo: NodeInfo;
   readonly #key: UpgradeKey;
   readonly #maxIncoming: number;
-  readonly #maxPending: number;
   readonly #allowDuplicateIP: boolean;
   readonly #connFilter: ConnFilter | undefined;
   readonly #dialTimeoutMs: number;
@@ -209,13 +199,13 @@ export class Transport {
   /** Connection set (Go `ConnSet`): "ip:port" → socket, inbound and outbound. */
   readonly #conns = new Map<string, TrackedSocket>();
   readonly #tasks = new Set<Promise<void>>();
-  /** Inbound handshakes in progress, oldest first, with the controller that sheds each. */
-  readonly #handshaking = new Map<TrackedSocket, AbortController>();
+  /** Inbound handshakes in progress (admission control). */
+  readonly #admission: HandshakeAdmission;
+  readonly #fatal = Promise.withResolvers<Error>();
   readonly #results: AcceptResult[] = [];
   #resultWaiter: PromiseWithResolvers<void> | undefined;
   #slotWaiter: PromiseWithResolvers<void> | undefined;
   #openInbound = 0;
-  #pending = 0;
   #listener: Deno.TcpListener | undefined;
   #acceptLoop: Promise<void> | undefined;
   #state: TransportState = { code: "idle" };
@@ -224,7 +214,10 @@ export class Transport {
     this.#key = opts.nodeKey;
     this.nodeInfo = opts.nodeInfo;
     this.#maxIncoming = opts.maxIncomingConnections ?? 0;
-    this.#maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+    this.#admission = new HandshakeAdmission(
+      opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      opts.maxPendingHandshakesPerIP ?? 0,
+    );
     this.#allowDuplicateIP = opts.allowDuplicateIP ?? false;
     this.#connFilter = opts.connFilter;
     this.#dialTimeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
@@ -251,7 +244,15 @@ export class Transport {
   }
   /** Inbound handshakes in progress. */
   get numPendingHandshakes(): number {
-    return this.#pending;
+    return this.#admission.size;
+  }
+
+  /**
+   * Resolves with the reason if the accept loop fails (state `failed`); never resolves
+   * otherwise. The node exits non-zero on it.
+   */
+  get fatal(): Promise<Error> {
+    return this.#fatal.promise;
   }
 
   /** Starts listening and the accept loop. */
@@ -274,7 +275,7 @@ export class Transport {
     for (;;) {
       const r = this.#results.shift();
       if (r !== undefined) return r;
-      if (this.#state.code === "closed") return null;
+      if (this.#state.code === "closed" || this.#state.code === "failed") return null;
       this.#resultWaiter = Promise.withResolvers<void>();
       await this.#resultWaiter.promise;
     }
@@ -311,9 +312,10 @@ export class Transport {
    */
   async close(): Promise<void> {
     if (this.#state.code !== "closed") {
+      const failed = this.#state.code === "failed";
       this.#state = { code: "closed" };
       this.#ac.abort(new TransportClosedError());
-      if (this.#listener) closeQuietly(this.#listener);
+      if (this.#listener && !failed) closeQuietly(this.#listener);
       this.#wakeSlot();
       this.#wakeResult();
     }
@@ -324,34 +326,47 @@ export class Transport {
   }
 
   async #runAcceptLoop(listener: Deno.TcpListener): Promise<void> {
+    const acceptor = new Acceptor(listener, {
+      what: "p2p transport",
+      logger: this.#log,
+      isClosed: () => this.#state.code !== "listening",
+      signal: this.#ac.signal,
+    });
+    try {
+      await this.#acceptConns(acceptor);
+    } catch (e) {
+      if (this.#state.code !== "listening") return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.#state = { code: "failed", error };
+      closeQuietly(listener);
+      this.#log.error("Accept on transport failed; no longer listening", { err: error });
+      this.#fatal.resolve(error);
+      this.#wakeResult();
+    }
+  }
+
+  async #acceptConns(acceptor: Acceptor<Deno.TcpConn>): Promise<void> {
     while (this.#state.code === "listening") {
-      if (!this.#hasSlot() && this.#oldestSilent() === undefined) {
+      if (!this.#hasSlot() && this.#admission.size === 0) {
         this.#slotWaiter = Promise.withResolvers<void>();
         await this.#slotWaiter.promise;
         continue;
       }
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (this.#state.code !== "listening") return;
-        this.#log.error("Accept on transport errored", { err: e });
-        return;
-      }
+      const conn = await acceptor.next();
+      if (conn === null) return;
       if (this.#state.code !== "listening") {
         closeQuietly(conn);
         return;
       }
       setNoDelay(conn);
       // Over a limit: the new connection waits (as it would have in the backlog) until a slot
-      // frees or a silent handshake can be shed for it.
-      while (!this.#hasSlot() && !this.#shedOldestSilent()) {
+      // frees or a stalled handshake can be shed for it.
+      while (!this.#hasSlot() && !this.#admission.shedStalest()) {
         if (this.#state.code !== "listening") break;
-        const oldest = this.#oldestSilent();
+        const wait = this.#admission.msUntilShed();
         this.#slotWaiter = Promise.withResolvers<void>();
-        if (oldest === undefined) await this.#slotWaiter.promise;
+        if (wait === undefined) await this.#slotWaiter.promise;
         else {
-          const wait = SHED_MIN_SILENT_MS - (performance.now() - oldest.since);
           const timer = setTimeout(() => this.#wakeSlot(), Math.max(1, wait));
           await this.#slotWaiter.promise;
           clearTimeout(timer);
@@ -365,49 +380,46 @@ export class Transport {
     }
   }
 
-  /** The oldest inbound handshake whose peer has sent nothing yet. */
-  #oldestSilent(): TrackedSocket | undefined {
-    for (const s of this.#handshaking.keys()) if (!s.heard) return s;
-    return undefined;
-  }
-
-  /**
-   * Fails the oldest handshake whose peer has been silent for at least
-   * {@link SHED_MIN_SILENT_MS}, freeing its slot; false if there is none.
-   */
-  #shedOldestSilent(): boolean {
-    const s = this.#oldestSilent();
-    if (s === undefined || performance.now() - s.since < SHED_MIN_SILENT_MS) return false;
-    const ac = this.#handshaking.get(s)!;
-    this.#handshaking.delete(s);
-    ac.abort(new HandshakeShedError(this.#pending));
-    return true;
-  }
-
   #hasSlot(): boolean {
     if (this.#maxIncoming > 0 && this.#openInbound >= this.#maxIncoming) return false;
-    return this.#pending < this.#maxPending;
+    return this.#admission.hasSlot();
   }
 
   async #handleInbound(conn: Deno.TcpConn): Promise<void> {
-    const remote = conn.remoteAddr as Deno.NetAddr;
+    let remote: Deno.NetAddr;
+    try {
+      remote = conn.remoteAddr as Deno.NetAddr;
+    } catch (e) {
+      // Reset before we could even read its address: nothing to answer, nobody to report.
+      this.#log.debug("Inbound connection gone before its address was read", { err: e });
+      closeQuietly(conn);
+      return;
+    }
     this.#openInbound++;
-    this.#pending++;
     let socket: TrackedSocket | undefined;
+    let pending: PendingHandshake | undefined;
     try {
       socket = new TrackedSocket(conn, remote, false, (s) => {
         this.#untrack(s);
         this.#openInbound--;
         this.#wakeSlot();
       });
+      if (!(await this.#admission.makeRoomFor(socket.ip))) {
+        socket.close();
+        throw new ConnRejectedError(
+          "pending_per_ip",
+          `filtered CONN<${socket.key}>: too many handshakes in progress from ${socket.ip}`,
+        );
+      }
       this.#filter(socket);
-      const shed = new AbortController();
-      this.#handshaking.set(socket, shed);
+      const p = this.#admission.add(socket.ip);
+      pending = p;
       const up = await upgradeInbound(socket, {
         nodeKey: this.#key,
         nodeInfo: this.nodeInfo,
         timeoutMs: this.#handshakeTimeoutMs,
-        signal: AbortSignal.any([this.#ac.signal, shed.signal]),
+        signal: AbortSignal.any([this.#ac.signal, p.ac.signal]),
+        onPhase: (phase) => p.enter(phase),
       });
       const socketAddr = NetAddress.fromIPPort(socket.ip, remote.port, up.secretConn.remoteId);
       const tc = new TransportConn(socket, up.secretConn, up.nodeInfo, socketAddr);
@@ -429,8 +441,7 @@ export class Transport {
         remoteAddr: { hostname: remote.hostname, port: remote.port },
       });
     } finally {
-      if (socket) this.#handshaking.delete(socket);
-      this.#pending--;
+      if (pending) this.#admission.remove(pending);
       this.#wakeSlot();
     }
   }

@@ -48,7 +48,15 @@ export interface UpgradeOptions {
   timeoutMs?: number;
   /** Aborting closes the socket and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Called as each phase after the first begins (admission control: `p2p/transport.ts`). */
+  onPhase?: (phase: HandshakePhase) => void;
 }
+
+/**
+ * The phases of an upgrade, in order: waiting for the peer's ephemeral key, the authentication
+ * signatures (sealed), the NodeInfo exchange.
+ */
+export type HandshakePhase = "ephemeral_key" | "auth_sig" | "node_info";
 
 /** Options of {@link upgradeOutbound}: also the ID we meant to reach. */
 export interface OutboundUpgradeOptions extends UpgradeOptions {
@@ -106,7 +114,11 @@ async function upgrade(
   try {
     signal?.throwIfAborted();
     try {
-      secretConn = await SecretConnection.make(conn, opts.nodeKey, { timeoutMs, signal });
+      secretConn = await SecretConnection.make(conn, opts.nodeKey, {
+        timeoutMs,
+        signal,
+        onAuthPhase: opts.onPhase && (() => opts.onPhase!("auth_sig")),
+      });
     } catch (err) {
       signal?.throwIfAborted();
       throw asHandshakeError("secret conn", err);
@@ -116,6 +128,7 @@ async function upgrade(
       throw new IdMismatchError(`conn.ID (${connId}) dialed ID (${dialedId}) mismatch`);
     }
 
+    opts.onPhase?.("node_info");
     let theirs: NodeInfo;
     try {
       theirs = await exchangeNodeInfo(secretConn, opts.nodeInfo, { timeoutMs, signal });

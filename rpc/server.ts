@@ -8,6 +8,7 @@ import type { Logger } from "../libs/log.ts";
 import { nopLogger } from "../libs/log.ts";
 import { decodeJsonParams, decodeUriParams, ParamError } from "./params.ts";
 import { type JsonRpcId, type Route, RpcCode, RpcError } from "./types.ts";
+import { HttpServer } from "./http_server.ts";
 
 /** Options of {@link RPCServer}. */
 export interface RPCServerOptions {
@@ -18,6 +19,14 @@ export interface RPCServerOptions {
   unsafe?: boolean;
   maxBodyBytes?: number;
   maxBatchSize?: number;
+  /** `rpc.max_open_connections` (0 = unlimited). */
+  maxOpenConnections?: number;
+  /** `rpc.max_header_bytes`. */
+  maxHeaderBytes?: number;
+  /** `rpc.read_timeout`: a request's head and body must arrive within it. */
+  readTimeoutMs?: number;
+  /** A response must be written within it (`rpc.timeout_broadcast_tx_commit` + 1 s). */
+  writeTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -111,8 +120,7 @@ export class RPCServer {
   private readonly logger: Logger;
   private readonly maxBodyBytes: number;
   private readonly maxBatchSize: number;
-  private server?: Deno.HttpServer;
-  private abort?: AbortController;
+  private server?: HttpServer;
   /** The bound address once started (port resolved when 0 was asked for). */
   addr?: ListenAddr;
 
@@ -135,22 +143,17 @@ export class RPCServer {
   /** Starts listening; throws a clear error when the address is taken. */
   start(): Promise<void> {
     const addr = parseListenAddr(this.opts.laddr);
-    this.abort = new AbortController();
-    const handler = (req: Request) => this.handle(req);
-    const onListen = () => {};
+    let listener: Deno.Listener;
     try {
       if (addr.kind === "unix") {
         try {
           Deno.removeSync(addr.path);
         } catch { /* no stale socket */ }
-        this.server = Deno.serve({ path: addr.path, signal: this.abort.signal, onListen }, handler);
+        listener = Deno.listen({ transport: "unix", path: addr.path });
         this.addr = addr;
       } else {
-        this.server = Deno.serve(
-          { hostname: addr.hostname, port: addr.port, signal: this.abort.signal, onListen },
-          handler,
-        );
-        const a = this.server.addr as Deno.NetAddr;
+        listener = Deno.listen({ hostname: addr.hostname, port: addr.port });
+        const a = listener.addr as Deno.NetAddr;
         this.addr = { kind: "tcp", hostname: a.hostname, port: a.port };
       }
     } catch (e) {
@@ -161,15 +164,57 @@ export class RPCServer {
       }
       throw e;
     }
+    this.server = this.makeHttpServer(listener);
+    this.server.serve();
     this.logger.info("Starting RPC HTTP server", { laddr: this.opts.laddr });
     return Promise.resolve();
   }
 
-  /** Stops listening and waits for in-flight requests. */
+  /** The connection layer (`rpc/http_server.ts`) with this server's limits. */
+  private makeHttpServer(listener: Deno.Listener): HttpServer {
+    return new HttpServer(listener, {
+      what: "RPC server",
+      handler: (req) => this.handle(req),
+      maxOpenConnections: this.opts.maxOpenConnections,
+      maxHeaderBytes: this.opts.maxHeaderBytes,
+      maxBodyBytes: this.maxBodyBytes,
+      readTimeoutMs: this.opts.readTimeoutMs,
+      writeTimeoutMs: this.opts.writeTimeoutMs,
+      onBodyTooLarge: (declared, max) => this.bodyTooLarge(declared, max),
+      logger: this.logger,
+    });
+  }
+
+  /**
+   * A body over `max_body_bytes`, as a JSON-RPC error: 413 when its Content-Length said so
+   * (refused unread), 400 when a chunked body grew past it (Go's MaxBytesReader).
+   */
+  private bodyTooLarge(declared: number | undefined, max: number): Response {
+    const what = declared === undefined ? "request body" : `request body of ${declared} bytes`;
+    return this.json(
+      errorResponse(
+        undefined,
+        new RpcError(RpcCode.invalidRequest, `${what} larger than ${max} bytes`),
+      ),
+      declared === undefined ? 400 : 413,
+      { "Content-Type": "application/json" },
+    );
+  }
+
+  /** True while the listener accepts connections. */
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  /** Resolves if the listener fails for good (the node then exits non-zero); else never. */
+  get fatal(): Promise<Error> {
+    return this.server?.fatal ?? new Promise<Error>(() => {});
+  }
+
+  /** Stops listening, closes every connection and waits for in-flight requests. */
   async stop(): Promise<void> {
     if (!this.server) return;
-    this.abort?.abort();
-    await this.server.finished;
+    await this.server.close();
     this.server = undefined;
     if (this.addr?.kind === "unix") {
       try {

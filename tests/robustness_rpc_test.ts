@@ -57,7 +57,7 @@ Deno.test("RPC port: hostile requests get JSON-RPC errors or 4xx; /health keeps 
           params: { x: "a".repeat(MAX_BODY) },
         });
         const r = await post(d, big);
-        assertEquals(r.status, 400);
+        assertEquals(r.status, 413); // declared by Content-Length: refused unread
         assertEquals(r.json.error?.code, -32600);
         await assertHealthy(d);
       });
@@ -68,7 +68,7 @@ Deno.test("RPC port: hostile requests get JSON-RPC errors or 4xx; /health keeps 
           "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
             "Content-Length: 1000000000\r\nConnection: close\r\n\r\n{",
         );
-        assertEquals(r.status, 400, r.text);
+        assertEquals(r.status, 413, r.text);
         assertEquals(JSON.parse(r.text).error.code, -32600);
         await assertHealthy(d);
       });

@@ -63,6 +63,11 @@ export interface SecretConnectionOptions {
   ephemeralPrivateKey?: Uint8Array;
   /** Testing/benchmarking only: the AEAD backend (default: the native one). */
   aead?: (key: Uint8Array) => Aead;
+  /**
+   * Called once the peer's ephemeral key has arrived, as the authentication phase begins (the
+   * transport's admission control watches each phase's progress).
+   */
+  onAuthPhase?: () => void;
 }
 
 /** Reads one uvarint, one byte at a time (never reads past it), as Go's protoio reader does. */
@@ -218,6 +223,7 @@ export class SecretConnection implements ByteStream {
       abort,
     );
     const remEph = parseEphemeralMessage(remEphBody);
+    opts.onAuthPhase?.();
 
     // 2. Sort, DH (low-order rejection), transcript challenge, traffic keys.
     const { lo, hi, locIsLeast } = sortEphemeralKeys(eph.publicKey, remEph);

@@ -14,6 +14,7 @@
 
 import { NetAddress } from "../netaddress.ts";
 import type { Logger } from "../../libs/log.ts";
+import { writeFileAtomic } from "../../libs/tempfile.ts";
 import { NEW_BUCKET_COUNT, OLD_BUCKET_COUNT } from "./bucket.ts";
 import {
   BAN_REASONS,
@@ -225,49 +226,10 @@ export function decodeAddrBookJSON(text: string): DecodedAddrBook {
 
 // ---- files ------------------------------------------------------------------------------------
 
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
-/** Writes `snap` to `path` atomically (temp file in the same dir, write, fsync, rename), mode 0644. */
+/** Writes `snap` to `path` atomically (`libs/tempfile.ts`: temp file, fsync, rename), mode 0644. */
 export async function saveAddrBookFile(path: string, snap: AddrBookSnapshot): Promise<void> {
   const bytes = new TextEncoder().encode(encodeAddrBookJSON(snap));
   await writeFileAtomic(path, bytes, ADDRBOOK_FILE_MODE);
-}
-
-/** Atomic replace of `path` with `data`: a reader (or a crash) sees the old or the new file. */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode: number): Promise<void> {
-  const suffix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16))
-    .join("");
-  const tmp = `${path}.tmp-${suffix}`;
-  let renamed = false;
-  try {
-    const f = await Deno.open(tmp, { write: true, createNew: true, mode });
-    try {
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.chmod(tmp, mode); // the umask may have narrowed the creation mode
-    await Deno.rename(tmp, path);
-    renamed = true;
-  } finally {
-    if (!renamed) await Deno.remove(tmp).catch(() => {});
-  }
-  // Make the rename itself durable; not every platform lets a directory be opened, hence best-effort.
-  try {
-    const d = await Deno.open(dirOf(path), { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // best effort
-  }
 }
 
 /**

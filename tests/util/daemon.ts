@@ -176,6 +176,10 @@ export interface DaemonOptions {
   flags?: string[];
   /** Serve Prometheus metrics on this port. */
   prometheusPort?: number;
+  /** Run under this open-file limit (`prlimit --nofile`; the process keeps its PID). */
+  fdLimit?: number;
+  /** Flags for `deno run` itself (e.g. `--inspect=127.0.0.1:PORT`), before the script. */
+  denoFlags?: string[];
 }
 
 /**
@@ -188,6 +192,7 @@ export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promi
   const p2pPort = freePort();
   const args = [
     "run",
+    ...(opts.denoFlags ?? []),
     ...CLI_PERMS,
     "main.ts",
     "node",
@@ -208,8 +213,11 @@ export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promi
       : []),
     ...(opts.flags ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const [cmd, cmdArgs] = opts.fdLimit === undefined
+    ? [Deno.execPath(), args]
+    : ["prlimit", [`--nofile=${opts.fdLimit}:${opts.fdLimit}`, Deno.execPath(), ...args]];
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
     cwd: ROOT,
     env: childEnv(),
     clearEnv: true,
