@@ -48,6 +48,12 @@ export interface UpgradeOptions {
   timeoutMs?: number;
   /** Aborting closes the socket and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Called with the peer's NodeInfo as soon as it arrived, before it is validated or checked
+   * for compatibility: lets a crawler record a node on another network before the upgrade
+   * rejects it.
+   */
+  onNodeInfo?: (theirs: NodeInfo) => void;
 }
 
 /** Options of {@link upgradeOutbound}: also the ID we meant to reach. */
@@ -123,6 +129,7 @@ async function upgrade(
       signal?.throwIfAborted();
       throw asHandshakeError("handshake", err);
     }
+    opts.onNodeInfo?.(theirs);
 
     await validateNodeInfo(theirs);
     if (connId !== theirs.id) {
