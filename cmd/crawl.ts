@@ -27,7 +27,8 @@ import { CrawlStore, defaultCrawlDbPath } from "../crawler/store.ts";
 import { DEFAULT_PEERS_COUNT, writeAddrBook, writePeersFile } from "../crawler/outputs.ts";
 import { writeMapPage } from "../crawler/html.ts";
 import { runCrawlHistory } from "./crawl_history.ts";
-import { UsageError } from "../config/mod.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../p2p/upgrade.ts";
+import { readEnv, UsageError } from "../config/mod.ts";
 
 const USAGE = `Usage: deno task cli crawl --seeds ID@HOST:PORT,... --chain-id C [flags]
        deno task cli crawl history [--db FILE] [--home DIR] [--node ID] [--json]
@@ -46,6 +47,7 @@ Flags:
   --depth N             hops followed from a seed (default ${DEFAULT_CRAWL_DEPTH})
   --timeout MS          bound of the whole crawl (default ${DEFAULT_CRAWL_MAX_TIME_MS})
   --dial-timeout MS     TCP connect timeout per address (default 3000)
+  --handshake-timeout MS  per handshake phase (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, as CometBFT)
   --answer-timeout MS   wait for a PexAddrs answer (default ${DEFAULT_ANSWER_TIMEOUT_MS})
   --out FILE            NDJSON to FILE instead of stdout
   --db FILE             history database (default <home>/data/crawl.db)
@@ -69,6 +71,7 @@ export interface CrawlArgs {
   timeoutMs: number;
   dialTimeoutMs: number;
   answerTimeoutMs: number;
+  handshakeTimeoutMs: number;
   out?: string;
   db?: string;
   html?: string;
@@ -88,7 +91,7 @@ function intFlag(name: string, v: string | undefined, dflt: number, min: number)
 }
 
 /** Parses the flags of `crawl` (not its subcommands). */
-export function parseCrawlArgs(args: string[], env = Deno.env.toObject()): CrawlArgs {
+export function parseCrawlArgs(args: string[], env = readEnv()): CrawlArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -104,6 +107,7 @@ export function parseCrawlArgs(args: string[], env = Deno.env.toObject()): Crawl
         "timeout": { type: "string" },
         "dial-timeout": { type: "string" },
         "answer-timeout": { type: "string" },
+        "handshake-timeout": { type: "string" },
         "out": { type: "string" },
         "db": { type: "string" },
         "no-db": { type: "boolean" },
@@ -132,6 +136,12 @@ export function parseCrawlArgs(args: string[], env = Deno.env.toObject()): Crawl
     timeoutMs: intFlag("timeout", v.timeout, DEFAULT_CRAWL_MAX_TIME_MS, 1),
     dialTimeoutMs: intFlag("dial-timeout", v["dial-timeout"], 3000, 1),
     answerTimeoutMs: intFlag("answer-timeout", v["answer-timeout"], DEFAULT_ANSWER_TIMEOUT_MS, 1),
+    handshakeTimeoutMs: intFlag(
+      "handshake-timeout",
+      v["handshake-timeout"],
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      1,
+    ),
     out: v.out,
     db: v["no-db"] ? undefined : v.db ?? defaultCrawlDbPath(v.home, env),
     html: v.html,
@@ -205,6 +215,7 @@ async function runCrawl(a: CrawlArgs): Promise<number> {
     maxTimeMs: a.timeoutMs,
     dialTimeoutMs: a.dialTimeoutMs,
     answerTimeoutMs: a.answerTimeoutMs,
+    handshakeTimeoutMs: a.handshakeTimeoutMs,
     nodeKey: NodeKey.generate(),
     signal: interrupt.signal,
     onNode: (n) => sink?.writeSync(enc.encode(nodeLine(n) + "\n")),

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { ExitCode } from "./command.ts";
-import { UsageError } from "../config/mod.ts";
+import { readEnv, UsageError } from "../config/mod.ts";
 import { CrawlStore, CrawlStoreEmptyError, defaultCrawlDbPath } from "../crawler/store.ts";
 
 function parse(args: string[], extra: Record<string, { type: "string" | "boolean" }>) {
@@ -39,7 +39,7 @@ function crawlId(name: string, v: string | boolean | undefined): number | undefi
 async function openExisting(v: Record<string, string | boolean | undefined>): Promise<CrawlStore> {
   const path = typeof v.db === "string"
     ? v.db
-    : defaultCrawlDbPath(v.home as string | undefined, Deno.env.toObject());
+    : defaultCrawlDbPath(v.home as string | undefined, readEnv());
   try {
     await Deno.stat(path);
   } catch {
