@@ -59,7 +59,7 @@ export const MAP_JS = `
   const W = 1000, H = 620;
   const pos = nodes.map(() => ({ x: W / 2 + (rand() - 0.5) * W * 0.8, y: H / 2 + (rand() - 0.5) * H * 0.8, vx: 0, vy: 0 }));
   const n = nodes.length;
-  const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.6;
+  const k = Math.sqrt((W * H) / Math.max(1, n)) * 0.45;
   const iterations = n > 600 ? 120 : 300;
   for (let it = 0; it < iterations; it++) {
     const temp = 1 - it / iterations;
@@ -82,7 +82,7 @@ export const MAP_JS = `
       p.vx -= dx * f; p.vy -= dy * f; q.vx += dx * f; q.vy += dy * f;
     }
     for (const p of pos) {
-      p.vx += (W / 2 - p.x) * 0.01; p.vy += (H / 2 - p.y) * 0.01;
+      p.vx += (W / 2 - p.x) * 0.03; p.vy += (H / 2 - p.y) * 0.03;
       const v = Math.sqrt(p.vx * p.vx + p.vy * p.vy) || 1;
       const step = Math.min(v, 30 * temp + 0.5);
       p.x = Math.min(W - 10, Math.max(10, p.x + (p.vx / v) * step));
