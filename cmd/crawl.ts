@@ -193,6 +193,12 @@ export async function writeOutputs(r: CrawlResult, a: CrawlArgs): Promise<string
   return notes;
 }
 
+/** Writes all of `bytes` (writeSync may write part of them). */
+function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
+}
+
 /** Runs a crawl as the CLI does: NDJSON stream, progress, Ctrl-C, summary, outputs. */
 async function runCrawl(a: CrawlArgs): Promise<number> {
   const seeds = await parseSeeds(a.seeds);
@@ -200,7 +206,8 @@ async function runCrawl(a: CrawlArgs): Promise<number> {
   const file = a.out !== undefined
     ? await Deno.open(a.out, { write: true, create: true, truncate: true })
     : undefined;
-  const sink = file ?? (a.json ? undefined : Deno.stdout);
+  let sink: Deno.FsFile | typeof Deno.stdout | undefined = file ??
+    (a.json ? undefined : Deno.stdout);
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   Deno.addSignalListener("SIGINT", onSigint);
@@ -218,7 +225,17 @@ async function runCrawl(a: CrawlArgs): Promise<number> {
     handshakeTimeoutMs: a.handshakeTimeoutMs,
     nodeKey: NodeKey.generate(),
     signal: interrupt.signal,
-    onNode: (n) => sink?.writeSync(enc.encode(nodeLine(n) + "\n")),
+    onNode: (n) => {
+      if (sink === undefined) return;
+      try {
+        writeAll(sink, enc.encode(nodeLine(n) + "\n"));
+      } catch (err) {
+        // A closed reader (`| head`) or a full disk ends the stream, not the crawl: the
+        // summary and the other outputs still get written.
+        console.error(`error: NDJSON output stopped: ${err instanceof Error ? err.message : err}`);
+        sink = undefined;
+      }
+    },
   };
   const crawler = new Crawler(opts);
   const ticker = tty

@@ -107,6 +107,19 @@ interopTest(
         [c1Node.node.id, w.node.id],
       ].map(([f, t]) => `${f}>${t}`).sort();
       assertEquals(edges, want);
+      // A second crawl right away (fresh key, as every crawl): C1 answers again and neither crawl
+      // broke a PEX rule (Go logs and bans a too-early request or an unsolicited PexAddrs).
+      const again = await crawl({
+        seeds: [c1Node.addr],
+        chainId: CHAIN,
+        maxDepth: 0,
+        ratePerSec: 0,
+      });
+      assertEquals(again.nodes[0].pexAddrs, 4);
+      const log = c1Node.node.logText();
+      for (const bad of ["too soon", "unsolicited"]) {
+        assert(!log.includes(bad), `C1 log has "${bad}"`);
+      }
 
       // The published book: four verified addresses; a fresh Go node loads it and dials them.
       const published = `${dir}/published-addrbook.json`;

@@ -110,6 +110,8 @@ Deno.test("seed schedule: a seed daemon crawls at start and serves GET /peers an
     assertEquals(body.chain_id, CHAIN);
     const rpc = await d.rpc.call<{ count: number }>("peers");
     assertEquals(rpc.count, 2);
+    // Stopping the seed ends the schedule with it (the exit code says the stop was clean).
+    assertEquals(await d.stop("SIGTERM"), 0, d.output);
   } finally {
     await d.stop("SIGTERM");
     await stopCrawlNodes([a, b]);

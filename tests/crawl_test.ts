@@ -322,3 +322,36 @@ Deno.test("crawl: abort keeps what was found; history store records first/last s
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("crawl: a node gossiped at two addresses: both tried, one reachable, asked once", async () => {
+  const a = await startCrawlNode({ host: "127.0.0.51", network: CHAIN, moniker: "a" });
+  const b = await startCrawlNode({ host: "127.0.0.52", network: CHAIN, moniker: "b" });
+  // B also under a port on its host where nothing listens.
+  const stale = NetAddress.fromIPPort("127.0.0.52", deadAddressOn("127.0.0.52").port, b.key.id);
+  teach(a, b.addr);
+  const c = await startCrawlNode({ host: "127.0.0.53", network: CHAIN, moniker: "c" });
+  teach(a, c.addr);
+  teach(c, stale);
+  try {
+    const asked: string[] = [];
+    const r = await crawl({
+      seeds: [a.addr],
+      chainId: CHAIN,
+      ratePerSec: 0,
+      onPex: (from) => asked.push(from),
+    });
+    const nb = byId(r.nodes).get(b.key.id)!;
+    assert(nb.reachable);
+    assertEquals(nb.failure, undefined);
+    assertEquals(
+      nb.addrs.map((x) => [x.addr, x.state, x.reason]).sort(),
+      [[b.addr.dialString(), "reachable", undefined], [stale.dialString(), "failed", "refused"]]
+        .sort(),
+    );
+    assertEquals(nb.gossipedBy.sort(), [a.key.id, c.key.id].sort());
+    assertEquals(asked.filter((id) => id === b.key.id).length, 1);
+    assertEquals(r.nodes.length, 3);
+  } finally {
+    await stopCrawlNodes([a, b, c]);
+  }
+});
