@@ -113,7 +113,6 @@ interface NodeState {
   busy: boolean;
   asked: boolean;
   emitted: boolean;
-  depth: number;
 }
 
 /** One crawl. Create, then `run()` once. */
@@ -287,7 +286,6 @@ export class Crawler {
         busy: false,
         asked: false,
         emitted: false,
-        depth,
       };
       this.#nodes.set(addr.id, state);
     }

@@ -11,8 +11,10 @@
  * @module
  */
 import { MConnection } from "../p2p/conn/mconnection.ts";
+import type { SecretConnection } from "../p2p/conn/secret_connection.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 import type { NodeKey } from "../p2p/key.ts";
+import { DialFailedError } from "../p2p/errors.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { encode } from "../p2p/proto.ts";
@@ -113,7 +115,11 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
     });
   } catch (err) {
     opts.signal.throwIfAborted();
-    const reason = classifyFailure(err, info?.network, opts.chainId);
+    // A connect that failed only when our own dial timer fired is a timeout, whatever error
+    // the aborted connect reported.
+    const dialTimedOut = err instanceof DialFailedError &&
+      performance.now() - started >= opts.dialTimeoutMs;
+    const reason = dialTimedOut ? "timeout" : classifyFailure(err, info?.network, opts.chainId);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     return { kind: "failed", reason, error: error.replaceAll("\n", " "), info };
   }
@@ -141,10 +147,7 @@ export class NoAnswerError extends Error {
 }
 
 /** Sends one PexRequest over a fresh MConnection and resolves with the decodable addresses. */
-async function askAddrs(
-  secretConn: Awaited<ReturnType<typeof upgradeOutbound>>["secretConn"],
-  opts: ProbeOptions,
-): Promise<NetAddress[]> {
+async function askAddrs(secretConn: SecretConnection, opts: ProbeOptions): Promise<NetAddress[]> {
   const got = Promise.withResolvers<NetAddress[]>();
   // Settled by callbacks at any time, possibly before it is awaited: never an unhandled rejection.
   got.promise.catch(() => {});

@@ -10,7 +10,15 @@ import { assert, assertEquals } from "./util/assert.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { crawl, PexPacer } from "../crawler/crawl.ts";
-import type { CrawlNode } from "../crawler/types.ts";
+import { classifyFailure, type CrawlNode } from "../crawler/types.ts";
+import {
+  AuthSigError,
+  DialFailedError,
+  HandshakeTimeoutError,
+  IdMismatchError,
+  IncompatibleNodeInfoError,
+  InvalidNodeInfoError,
+} from "../p2p/errors.ts";
 import { summarize } from "../crawler/summary.ts";
 import { bestPeers, verifiedAddrBook } from "../crawler/outputs.ts";
 import { decodeAddrBookJSON, encodeAddrBookJSON } from "../p2p/pex/addrbook_file.ts";
@@ -354,4 +362,20 @@ Deno.test("crawl: a node gossiped at two addresses: both tried, one reachable, a
   } finally {
     await stopCrawlNodes([a, b, c]);
   }
+});
+
+Deno.test("crawl: failure classification of the p2p layer's typed errors", () => {
+  const refused = new DialFailedError("x", { cause: new Deno.errors.ConnectionRefused("r") });
+  assertEquals(classifyFailure(refused), "refused");
+  const aborted = new DialFailedError("x", { cause: new DOMException("a", "AbortError") });
+  assertEquals(classifyFailure(aborted), "timeout");
+  assertEquals(classifyFailure(new DialFailedError("no route")), "unreachable");
+  assertEquals(classifyFailure(new HandshakeTimeoutError("t")), "timeout");
+  assertEquals(classifyFailure(new AuthSigError("sig")), "bad_handshake");
+  assertEquals(classifyFailure(new InvalidNodeInfoError("bad")), "bad_handshake");
+  assertEquals(classifyFailure(new IdMismatchError("id")), "id_mismatch");
+  const incompatible = new IncompatibleNodeInfoError("x");
+  assertEquals(classifyFailure(incompatible, "b", "a"), "wrong_network");
+  assertEquals(classifyFailure(incompatible, "a", "a"), "incompatible");
+  assertEquals(classifyFailure(incompatible), "incompatible");
 });
