@@ -16,7 +16,7 @@ import { AddrBook } from "../p2p/pex/addrbook.ts";
 import { saveAddrBookFile } from "../p2p/pex/addrbook_file.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { deadAddressOn, startCrawlNode, stopCrawlNodes, teach } from "./util/crawl_net.ts";
-import { waitFor } from "./util/daemon.ts";
+import { type Daemon, spawnDaemon, waitFor } from "./util/daemon.ts";
 
 const CHAIN = "crawl-interop";
 
@@ -56,15 +56,26 @@ interopTest(
     const nodes: CometbftNode[] = [];
     const s1 = await startCrawlNode({ host: "127.0.0.40", network: CHAIN, moniker: "s1" });
     const s2 = await startCrawlNode({ host: "127.0.0.44", network: CHAIN, moniker: "s2" });
+    let daemon: Daemon | undefined;
     try {
+      // A switchyard daemon (the real process) on its own host; port 0 advertises the bound port.
+      daemon = await spawnDaemon(`${dir}/daemon`, {
+        flags: ["--chain-id", CHAIN, "--moniker", "d", "--p2p.laddr", "tcp://127.0.0.47:0"],
+      });
+      const st = await daemon.rpc.call<{ node_info: { id: string; listen_addr: string } }>(
+        "status",
+      );
+      const d = NetAddress.parseNoLookup(
+        `${st.node_info.id}@${st.node_info.listen_addr.replace("tcp://", "")}`,
+      );
       const dead = deadAddressOn("127.0.0.45");
       const w = await comet("127.0.0.43", "another-chain", "w");
       nodes.push(w.node);
-      // C1's book (written by us) names C2, S2, the dead address and W.
+      // C1's book (written by us) names C2, S2, the dead address, W and the daemon.
       const c2Node = await comet("127.0.0.42", CHAIN, "c2");
       nodes.push(c2Node.node);
       const c1Book = `${dir}/c1-addrbook.json`;
-      await bookFile(c1Book, [c2Node.addr, s2.addr, dead, w.addr]);
+      await bookFile(c1Book, [c2Node.addr, s2.addr, dead, w.addr, d]);
       const c1Node = await comet("127.0.0.41", CHAIN, "c1", c1Book);
       nodes.push(c1Node.node);
       teach(s1, c1Node.addr);
@@ -89,7 +100,10 @@ interopTest(
         c1.info?.channels.includes("00") && c1.info.channels.includes("20"),
         c1.info?.channels,
       );
-      assertEquals(c1.pexAddrs, 4);
+      assertEquals(c1.pexAddrs, 5);
+      const dn = byId.get(d.id);
+      assert(dn?.reachable, "the switchyard daemon reached");
+      assertEquals([dn.info?.moniker, dn.info?.version, dn.info?.network], ["d", "0.38.25", CHAIN]);
       assert(byId.get(c2Node.node.id)?.reachable, "C2 reached");
       assert(byId.get(s1.key.id)?.reachable, "S1 reached");
       assert(byId.get(s2.key.id)?.reachable, "S2 reached");
@@ -97,7 +111,7 @@ interopTest(
       const wn = byId.get(w.node.id);
       assertEquals(wn?.failure, "wrong_network");
       assertEquals(wn?.info?.network, "another-chain");
-      assertEquals(r.nodes.length, 6);
+      assertEquals(r.nodes.length, 7);
       const edges = r.edges.map(([f, t]) => `${f}>${t}`).sort();
       const want = [
         [s1.key.id, c1Node.node.id],
@@ -105,6 +119,7 @@ interopTest(
         [c1Node.node.id, s2.key.id],
         [c1Node.node.id, dead.id],
         [c1Node.node.id, w.node.id],
+        [c1Node.node.id, d.id],
       ].map(([f, t]) => `${f}>${t}`).sort();
       assertEquals(edges, want);
       // A second crawl right away (fresh key, as every crawl): C1 answers again and neither crawl
@@ -115,18 +130,18 @@ interopTest(
         maxDepth: 0,
         ratePerSec: 0,
       });
-      assertEquals(again.nodes[0].pexAddrs, 4);
+      assertEquals(again.nodes[0].pexAddrs, 5);
       const log = c1Node.node.logText();
       for (const bad of ["too soon", "unsolicited"]) {
         assert(!log.includes(bad), `C1 log has "${bad}"`);
       }
 
-      // The published book: four verified addresses; a fresh Go node loads it and dials them.
+      // The published book: five verified addresses; a fresh Go node loads it and dials them.
       const published = `${dir}/published-addrbook.json`;
-      assertEquals(await writeAddrBook(published, r), 4);
+      assertEquals(await writeAddrBook(published, r), 5);
       const fresh = await comet("127.0.0.46", CHAIN, "fresh", published, 10);
       nodes.push(fresh.node);
-      const expected = new Set([c1Node.node.id, c2Node.node.id, s1.key.id, s2.key.id]);
+      const expected = new Set([c1Node.node.id, c2Node.node.id, s1.key.id, s2.key.id, d.id]);
       const seen = new Set<string>();
       await waitFor("the fresh cometbft to dial every node of its book", async () => {
         const ni = await fresh.node.netInfo();
@@ -136,6 +151,7 @@ interopTest(
       for (const id of seen) assert(expected.has(id), `peer ${id} came from the book`);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
+      await daemon?.stop();
       await stopCrawlNodes([s1, s2]);
       await Deno.remove(dir, { recursive: true });
     }
