@@ -1,7 +1,7 @@
 /**
- * The crawler against a mixed loopback network of real CometBFT v0.38.25 nodes and in-process
- * switchyard nodes on distinct 127.0.0.x hosts, with an address nobody listens on and a
- * CometBFT node on another chain. The Go nodes' address books are written by us beforehand
+ * The crawler against a mixed loopback network of real CometBFT v0.38.25 nodes, a switchyard
+ * daemon process and in-process switchyard nodes on distinct 127.0.0.x hosts, with an address
+ * nobody listens on and a CometBFT node on another chain. The Go nodes' address books are written by us beforehand
  * (`p2p.addr_book_file`) and they never dial (`max_num_outbound_peers = 0`), so their PEX
  * answers are known. Checks: every node found, NodeInfo fields as Go sends them, the edges,
  * the failure reasons; then the crawl's `addrbook.json` is given to a fresh CometBFT node,
