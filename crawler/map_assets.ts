@@ -3,7 +3,8 @@
  * browser JavaScript, written for this page (no library): a seeded force-directed layout
  * (pairwise repulsion, spring edges, centring, cooling) computed once and drawn as SVG, a
  * colour mode switch (version / reachability), and a table that sorts on a header click and
- * filters on typed text. Peer-supplied strings (monikers, versions) only ever reach the page
+ * filters on typed text; the URL fragment can preset the view
+ * (`#q=0.38.24&sort=latency%20ms&dir=desc&colour=reachability`). Peer-supplied strings (monikers, versions) only ever reach the page
  * through `textContent` and SVG `<title>` text nodes, never as markup.
  * @module
  */
@@ -153,6 +154,13 @@ export const MAP_JS = `
   });
   const filter = document.getElementById("filter");
   filter.addEventListener("input", render);
+  // A link may carry the view: #q=<filter>&sort=<column>&dir=desc&colour=reachability.
+  const view = new URLSearchParams(location.hash.slice(1));
+  if (view.has("q")) filter.value = view.get("q");
+  const wanted = cols.findIndex(([name]) => name === view.get("sort"));
+  if (wanted >= 0) sortCol = wanted;
+  if (view.get("dir") === "desc") sortDir = -1;
+  if (view.get("colour") === "reachability") { modeSel.value = "reachability"; paint("reachability"); }
   function render() {
     const q = filter.value.trim().toLowerCase();
     const get = cols[sortCol][1];

@@ -109,6 +109,25 @@ Deno.test({
       const consoleLines = dom.stderr.split("\n").filter((l) => l.includes(":CONSOLE"));
       assertEquals(consoleLines, [], "no console messages");
 
+      // A view preset in the URL fragment: filtered, sorted by latency descending, coloured by
+      // reachability.
+      const preset = await chromium([
+        "--dump-dom",
+        `${url}#q=0.38.24&sort=latency%20ms&dir=desc&colour=reachability`,
+      ]);
+      const body = preset.stdout.slice(preset.stdout.indexOf("<tbody>"));
+      const cells = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((m) =>
+        [...m[1].matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((c) => c[1])
+      );
+      const want = r.nodes.filter((n) => n.info?.version === "0.38.24");
+      assert(want.length > 0);
+      assertEquals(cells.length, want.length, "filtered rows");
+      assert(cells.every((c) => c[2] === "0.38.24"), "only the filtered version");
+      const lat = cells.map((c) => Number(c[4]));
+      assertEquals(lat, [...lat].sort((x, y) => y - x), "latency descending");
+      const red = preset.stdout.match(/fill="#c0392b"/g)?.length ?? 0;
+      assertEquals(red, r.nodes.filter((n) => !n.reachable && n.failure).length, "failed in red");
+
       const shot = Deno.env.get("CRAWL_MAP_SCREENSHOT") ?? `${dir}/map.png`;
       await chromium(["--hide-scrollbars", "--window-size=1400,900", `--screenshot=${shot}`, url]);
       const png = await Deno.readFile(shot);
