@@ -69,7 +69,10 @@ export interface CrawlOptions {
   pacer?: PexPacer;
   /** Aborting ends the crawl early (Ctrl-C); what was found is kept. */
   signal?: AbortSignal;
-  /** A node's probes so far are all done (may be called again if more addresses turn up). */
+  /**
+   * A node's probes so far are all done. Called again for the same node when it changed after
+   * (more sources or addresses); the last call per ID carries its final state.
+   */
   onNode?: (node: CrawlNode) => void;
   /** Node `from` answered our PexRequest with these addresses. */
   onPex?: (from: string, addrs: readonly NetAddress[]) => void;
@@ -112,7 +115,8 @@ interface NodeState {
   pending: number;
   busy: boolean;
   asked: boolean;
-  emitted: boolean;
+  /** What the node looked like when last emitted ("" = never emitted). */
+  emittedSig: string;
 }
 
 /** One crawl. Create, then `run()` once. */
@@ -169,7 +173,9 @@ export class Crawler {
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
-    for (const s of this.#nodes.values()) if (!s.emitted) this.#emit(s);
+    // Nodes never emitted (untried) and nodes that changed since (gossiped again later) get a
+    // final report: for each ID the last one is complete.
+    for (const s of this.#nodes.values()) if (s.emittedSig !== signature(s.node)) this.#emit(s);
     const end: CrawlEnd = o.signal?.aborted
       ? "interrupted"
       : limit.aborted
@@ -285,7 +291,7 @@ export class Crawler {
         pending: 0,
         busy: false,
         asked: false,
-        emitted: false,
+        emittedSig: "",
       };
       this.#nodes.set(addr.id, state);
     }
@@ -308,7 +314,7 @@ export class Crawler {
   }
 
   #emit(state: NodeState): void {
-    state.emitted = true;
+    state.emittedSig = signature(state.node);
     this.#o.onNode?.(state.node);
   }
 
@@ -316,6 +322,11 @@ export class Crawler {
     const ws = this.#waiters.splice(0);
     for (const w of ws) w();
   }
+}
+
+/** Changes whenever a node's report would (sources, addresses and their states, reachability). */
+function signature(n: CrawlNode): string {
+  return `${n.reachable}|${n.gossipedBy.length}|${n.addrs.map((a) => a.state).join(",")}`;
 }
 
 /** Runs one crawl with `opts` (a {@link Crawler} made and run). */
