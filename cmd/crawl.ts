@@ -19,6 +19,7 @@ import {
   DEFAULT_ANSWER_TIMEOUT_MS,
   DEFAULT_CRAWL_CONCURRENCY,
   DEFAULT_CRAWL_DEPTH,
+  DEFAULT_CRAWL_DIAL_TIMEOUT_MS,
   DEFAULT_CRAWL_MAX_TIME_MS,
   DEFAULT_CRAWL_RATE,
 } from "../crawler/crawl.ts";
@@ -46,7 +47,7 @@ Flags:
   --rate N              probe starts per second, 0 = unlimited (default ${DEFAULT_CRAWL_RATE}; "N/s" ok)
   --depth N             hops followed from a seed (default ${DEFAULT_CRAWL_DEPTH})
   --timeout MS          bound of the whole crawl (default ${DEFAULT_CRAWL_MAX_TIME_MS})
-  --dial-timeout MS     TCP connect timeout per address (default 3000)
+  --dial-timeout MS     TCP connect timeout per address (default ${DEFAULT_CRAWL_DIAL_TIMEOUT_MS})
   --handshake-timeout MS  per handshake phase (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, as CometBFT)
   --answer-timeout MS   wait for a PexAddrs answer (default ${DEFAULT_ANSWER_TIMEOUT_MS})
   --out FILE            NDJSON to FILE instead of stdout
@@ -134,7 +135,7 @@ export function parseCrawlArgs(args: string[], env = readEnv()): CrawlArgs {
     rate: intFlag("rate", v.rate, DEFAULT_CRAWL_RATE, 0),
     depth: intFlag("depth", v.depth, DEFAULT_CRAWL_DEPTH, 0),
     timeoutMs: intFlag("timeout", v.timeout, DEFAULT_CRAWL_MAX_TIME_MS, 1),
-    dialTimeoutMs: intFlag("dial-timeout", v["dial-timeout"], 3000, 1),
+    dialTimeoutMs: intFlag("dial-timeout", v["dial-timeout"], DEFAULT_CRAWL_DIAL_TIMEOUT_MS, 1),
     answerTimeoutMs: intFlag("answer-timeout", v["answer-timeout"], DEFAULT_ANSWER_TIMEOUT_MS, 1),
     handshakeTimeoutMs: intFlag(
       "handshake-timeout",

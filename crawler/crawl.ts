@@ -17,7 +17,7 @@ import { NodeKey } from "../p2p/key.ts";
 import type { NetAddress } from "../p2p/netaddress.ts";
 import { DEFAULT_ENSURE_PEERS_PERIOD_MS } from "../p2p/pex/pex_config.ts";
 import { StartSpacer } from "../p2p/pex/verifier.ts";
-import { DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../p2p/upgrade.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../p2p/upgrade.ts";
 import { probe, type ProbeResult } from "./probe.ts";
 import { type AddrRecord, type CrawlNode, SEED_SOURCE } from "./types.ts";
 
@@ -31,6 +31,11 @@ export const DEFAULT_CRAWL_RATE = 50;
 export const DEFAULT_CRAWL_DEPTH = 8;
 /** Default bound of a whole crawl. */
 export const DEFAULT_CRAWL_MAX_TIME_MS = 5 * 60_000;
+/**
+ * Default TCP connect timeout per address. CometBFT's own dials give up after 1 s, tuned for
+ * peers it already knows; a crawler reaching nodes across the world waits a little longer.
+ */
+export const DEFAULT_CRAWL_DIAL_TIMEOUT_MS = 3_000;
 /** Default wait for a PexAddrs answer (a Go node answers at once; a seed may be slower). */
 export const DEFAULT_ANSWER_TIMEOUT_MS = 5_000;
 
@@ -210,14 +215,18 @@ export class Crawler {
       this.#inFlight++;
       try {
         await spacer.take(signal);
-        const ask = !state.asked && this.#pacer.mayAsk(item.addr.id, this.#now());
-        if (ask) state.asked = true;
         this.#probes++;
         const result = await probe(item.addr, {
           nodeKey: this.#key,
           chainId: this.#o.chainId,
-          askAddrs: ask,
-          dialTimeoutMs: this.#o.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS * 3,
+          // One request per node, decided after a handshake succeeded (an earlier address of
+          // the node may have failed), and never within Go's interval of the last one.
+          askAddrs: () => {
+            if (state.asked || !this.#pacer.mayAsk(item.addr.id, this.#now())) return false;
+            state.asked = true;
+            return true;
+          },
+          dialTimeoutMs: this.#o.dialTimeoutMs ?? DEFAULT_CRAWL_DIAL_TIMEOUT_MS,
           handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
           answerTimeoutMs: this.#o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
           signal,

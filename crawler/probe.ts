@@ -33,8 +33,11 @@ export interface ProbeOptions {
   nodeKey: NodeKey;
   /** The chain we crawl. */
   chainId: string;
-  /** Send a PexRequest after the handshake and wait for the answer. */
-  askAddrs: boolean;
+  /**
+   * Asked once the handshake succeeded: true to send a PexRequest and wait for the answer (the
+   * caller records the request there, so a failed handshake spends no request).
+   */
+  askAddrs: () => boolean;
   /** TCP connect timeout, ms. */
   dialTimeoutMs: number;
   /** Per handshake phase, ms. */
@@ -125,7 +128,7 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
   }
   const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   const reachedInfo = nodeInfoRecord(upgraded.nodeInfo);
-  if (!opts.askAddrs) {
+  if (!opts.askAddrs()) {
     closeQuietly(upgraded.secretConn);
     return { kind: "reached", info: reachedInfo, latencyMs };
   }

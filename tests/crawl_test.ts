@@ -366,6 +366,19 @@ Deno.test("crawl: a node gossiped at two addresses: both tried, one reachable, a
     assertEquals(nb.gossipedBy.sort(), [a.key.id, c.key.id].sort());
     assertEquals(asked.filter((id) => id === b.key.id).length, 1);
     assertEquals(r.nodes.length, 3);
+
+    // The dead address first: its failure spends no request, the live one still asks.
+    const asked2: string[] = [];
+    const r2 = await crawl({
+      seeds: [stale, b.addr],
+      chainId: CHAIN,
+      concurrency: 1,
+      ratePerSec: 0,
+      onPex: (from) => asked2.push(from),
+    });
+    assertEquals(r2.nodes[0].addrs.map((x) => x.state), ["failed", "reachable"]);
+    assertEquals(asked2, [b.key.id]);
+    assertEquals(r2.nodes[0].pexAddrs, 0);
   } finally {
     await stopCrawlNodes([a, b, c]);
   }
