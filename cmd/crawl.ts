@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import { InvalidParametersError } from "../p2p/errors.ts";
@@ -60,7 +61,8 @@ Flags:
   --peers-count N       (default ${DEFAULT_PEERS_COUNT})
   --json                print the summary as JSON on stdout (NDJSON then only with --out)
 
-Exit codes: 0 done (also after Ctrl-C or the time limit), 1 internal error, 2 bad usage.`;
+Exit codes: 0 done (also after Ctrl-C or the time limit), 1 an output could not be written
+(the others still are) or internal error, 2 bad usage.`;
 
 /** Parsed `crawl` arguments. */
 export interface CrawlArgs {
@@ -167,31 +169,82 @@ async function parseSeeds(seeds: string[]): Promise<NetAddress[]> {
   return out;
 }
 
-/** Writes the outputs a finished (or interrupted) crawl asked for; returns lines for stderr. */
-export async function writeOutputs(r: CrawlResult, a: CrawlArgs): Promise<string[]> {
-  const notes: string[] = [];
-  if (a.db !== undefined) {
-    const store = await CrawlStore.open(a.db);
+/** What {@link writeOutputs} did: one line per file, and whether any write failed. */
+export interface OutputReport {
+  notes: string[];
+  failed: boolean;
+}
+
+/**
+ * Writes the outputs a finished (or interrupted) crawl asked for. Each is attempted on its own:
+ * one that fails (disk full, permission) is reported and the others are still written.
+ */
+export async function writeOutputs(r: CrawlResult, a: CrawlArgs): Promise<OutputReport> {
+  const report: OutputReport = { notes: [], failed: false };
+  const attempt = async (flag: string, path: string, write: () => Promise<string>) => {
     try {
-      const id = store.saveCrawl(r);
-      notes.push(`crawl #${id} stored in ${a.db}`);
-    } finally {
-      store.close();
+      report.notes.push(await write());
+    } catch (err) {
+      report.failed = true;
+      const msg = err instanceof Error ? err.message : String(err);
+      report.notes.push(`error: ${flag} ${path}: ${msg.replaceAll("\n", " ")}`);
     }
+  };
+  if (a.db !== undefined) {
+    const db = a.db;
+    await attempt("--db", db, async () => {
+      const store = await CrawlStore.open(db);
+      try {
+        return `crawl #${store.saveCrawl(r)} stored in ${db}`;
+      } finally {
+        store.close();
+      }
+    });
   }
   if (a.addrbook !== undefined) {
-    const n = await writeAddrBook(a.addrbook, r);
-    notes.push(`${n} verified addresses written to ${a.addrbook}`);
+    const path = a.addrbook;
+    await attempt("--addrbook", path, async () => {
+      return `${await writeAddrBook(path, r)} verified addresses written to ${path}`;
+    });
   }
   if (a.peers !== undefined) {
-    const n = await writePeersFile(a.peers, r, a.peersCount);
-    notes.push(`${n} peers written to ${a.peers}`);
+    const path = a.peers;
+    await attempt("--peers", path, async () => {
+      return `${await writePeersFile(path, r, a.peersCount)} peers written to ${path}`;
+    });
   }
   if (a.html !== undefined) {
-    await writeMapPage(a.html, r);
-    notes.push(`map page written to ${a.html}`);
+    const path = a.html;
+    await attempt("--html", path, async () => {
+      await writeMapPage(path, r);
+      return `map page written to ${path}`;
+    });
   }
-  return notes;
+  return report;
+}
+
+/**
+ * Fails early, before a crawl of minutes, when an output file's directory does not exist (the
+ * database creates its own directory).
+ */
+async function checkOutputDirs(a: CrawlArgs): Promise<void> {
+  const files: [string, string | undefined][] = [
+    ["--out", a.out],
+    ["--addrbook", a.addrbook],
+    ["--peers", a.peers],
+    ["--html", a.html],
+  ];
+  for (const [flag, path] of files) {
+    if (path === undefined) continue;
+    const dir = dirname(resolve(path));
+    let ok = false;
+    try {
+      ok = (await Deno.stat(dir)).isDirectory;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError(`${flag} ${path}: directory ${dir} does not exist`);
+  }
 }
 
 /** Writes all of `bytes` (writeSync may write part of them). */
@@ -203,6 +256,7 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): v
 /** Runs a crawl as the CLI does: NDJSON stream, progress, Ctrl-C, summary, outputs. */
 async function runCrawl(a: CrawlArgs): Promise<number> {
   const seeds = await parseSeeds(a.seeds);
+  await checkOutputDirs(a);
   const enc = new TextEncoder();
   const file = a.out !== undefined
     ? await Deno.open(a.out, { write: true, create: true, truncate: true })
@@ -255,10 +309,11 @@ async function runCrawl(a: CrawlArgs): Promise<number> {
     file?.close();
   }
   const summary = summarize(result);
-  for (const note of await writeOutputs(result, a)) console.error(note);
+  const report = await writeOutputs(result, a);
+  for (const note of report.notes) console.error(note);
   if (a.json) console.log(JSON.stringify(summary));
   else console.error(formatSummary(summary));
-  return ExitCode.ok;
+  return report.failed ? ExitCode.failure : ExitCode.ok;
 }
 
 /** Runs `crawl` with `args` (after the subcommand name); resolves to the exit code. */

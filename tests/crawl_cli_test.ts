@@ -179,3 +179,35 @@ Deno.test("crawl cli: SIGINT stops the crawl cleanly and keeps what was found", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("crawl cli: a missing output directory fails before crawling; a failed write spares the others", async () => {
+  const a = await startCrawlNode({ host: "127.0.0.16", network: CHAIN, moniker: "a" });
+  const dir = await Deno.makeTempDir({ prefix: "switchyard-crawl-out-" });
+  try {
+    const base = ["crawl", "--seeds", a.addr.toString(), "--chain-id", CHAIN, "--no-db", "--json"];
+    const early = await cli(...base, "--html", `${dir}/missing/map.html`);
+    assertEquals(early.code, 2);
+    assertStringIncludes(early.stderr, "--html");
+    assertEquals(early.stdout, "", "no crawl ran");
+
+    // --addrbook names a directory: that write fails, --peers and --html are still written.
+    await Deno.mkdir(`${dir}/book-is-a-dir`);
+    const r = await cli(
+      ...base,
+      "--addrbook",
+      `${dir}/book-is-a-dir`,
+      "--peers",
+      `${dir}/peers.txt`,
+      "--html",
+      `${dir}/map.html`,
+    );
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, `error: --addrbook ${dir}/book-is-a-dir`);
+    assertEquals((await Deno.readTextFile(`${dir}/peers.txt`)).trim(), a.addr.toString());
+    assert((await Deno.stat(`${dir}/map.html`)).isFile);
+    assertEquals(JSON.parse(r.stdout).reached, 1);
+  } finally {
+    await stopCrawlNodes([a]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
