@@ -33,6 +33,11 @@ import {
 } from "./util/crawl_net.ts";
 
 const CHAIN = "crawl-test";
+/**
+ * Handshake phase timeout in these crawls: what ends the probe of the silent listener, and
+ * ample for a loopback handshake even on a loaded machine.
+ */
+const SILENT_TIMEOUT_MS = 2_500;
 
 /** A listener on `host` that answers every connection with garbage and closes it. */
 function garbageListener(host: string): { addr: NetAddress; close(): Promise<void> } {
@@ -141,7 +146,7 @@ Deno.test("crawl: loopback network: every node found, edges and failure reasons 
       chainId: CHAIN,
       concurrency: 4,
       ratePerSec: 0,
-      handshakeTimeoutMs: 500,
+      handshakeTimeoutMs: SILENT_TIMEOUT_MS,
       answerTimeoutMs: 3000,
       onNode: (n) => {
         emitted.push(n.id);
@@ -259,7 +264,7 @@ Deno.test("crawl: depth limit leaves farther nodes untried; PEX pacing refuses a
       chainId: CHAIN,
       maxDepth: 1,
       ratePerSec: 0,
-      handshakeTimeoutMs: 500,
+      handshakeTimeoutMs: SILENT_TIMEOUT_MS,
       pacer,
     });
     const nodes = byId(r.nodes);
@@ -301,7 +306,12 @@ Deno.test("crawl: abort keeps what was found; history store records first/last s
     assertEquals(cut.nodes.length, 1);
     assertEquals(cut.nodes[0].addrs[0].state, "untried");
 
-    const opts = { seeds: [net.s.addr], chainId: CHAIN, ratePerSec: 0, handshakeTimeoutMs: 500 };
+    const opts = {
+      seeds: [net.s.addr],
+      chainId: CHAIN,
+      ratePerSec: 0,
+      handshakeTimeoutMs: SILENT_TIMEOUT_MS,
+    };
     const first = await crawl({ ...opts, pacer: new PexPacer() });
     const store = await CrawlStore.open(`${dir}/sub/crawl.db`);
     try {
