@@ -36,6 +36,7 @@ import {
   DEFAULT_SEED_ADDRESS_EXPIRY,
   DEFAULT_SEED_CRAWL_CONCURRENCY,
   DEFAULT_SEED_CRAWL_DEPTH,
+  DEFAULT_SEED_CRAWL_HISTORY,
   DEFAULT_SEED_CRAWL_INTERVAL,
   DEFAULT_SEED_CRAWL_PERIOD,
   DEFAULT_SEED_CRAWL_RATE,
@@ -412,6 +413,14 @@ export const KEYS: readonly KeySpec[] = [
     "duration",
     DEFAULT_SEED_CRAWL_TIMEOUT,
     "Bound of one scheduled crawl",
+    OURS,
+  ),
+  k(
+    "p2p.seed.crawl_history",
+    "crawlHistory",
+    "bool",
+    DEFAULT_SEED_CRAWL_HISTORY,
+    "Store each scheduled crawl in <home>/data/crawl.db (read it with crawl history / crawl diff)",
     OURS,
   ),
 

@@ -91,6 +91,8 @@ export const DEFAULT_SEED_CRAWL_RATE = 20;
 export const DEFAULT_SEED_CRAWL_DEPTH = 8;
 /** `p2p.seed.crawl_timeout`: bound of one scheduled crawl. */
 export const DEFAULT_SEED_CRAWL_TIMEOUT = "5m";
+/** `p2p.seed.crawl_history`: store each scheduled crawl in `<home>/data/crawl.db`. */
+export const DEFAULT_SEED_CRAWL_HISTORY = false;
 
 // ---- [rpc] ----
 /** `rpc.laddr`. */
@@ -138,6 +140,7 @@ export interface SeedConfig {
   crawlRate: number;
   crawlDepth: number;
   crawlTimeoutMs: number;
+  crawlHistory: boolean;
 }
 
 /** The `[p2p]` table: CometBFT's 20 keys, then switchyard's. */

@@ -18,6 +18,7 @@ import type { Route } from "../rpc/types.ts";
 import { crawl, type CrawlResult, PexPacer } from "./crawl.ts";
 import { bestPeers, verifiedAddresses } from "./outputs.ts";
 import { summarize } from "./summary.ts";
+import { CrawlStore } from "./store.ts";
 
 /** The scheduled crawl's settings (the `crawl*` keys of `[p2p.seed]`). */
 export type SeedCrawlConfig = Pick<
@@ -57,6 +58,8 @@ export interface SeedCrawlScheduleOptions {
   /** Where each crawl starts: called at every run (the book changes). */
   startAddresses(): NetAddress[];
   logger?: Logger;
+  /** Store each complete crawl in this history database (`crawl history` reads it). */
+  dbPath?: string;
   /** The seed's own node ID: never served (the list is for its clients' other peers). */
   selfId?: string;
   /** Runs one crawl (tests substitute). */
@@ -134,6 +137,7 @@ export class SeedCrawlSchedule {
     if (r.end === "interrupted") return;
     this.#latest = peersResult(r, this.#o.selfId);
     this.#runs++;
+    if (this.#o.dbPath !== undefined) await this.#store(r, this.#o.dbPath);
     const s = summarize(r);
     this.#log.info("Scheduled crawl done", {
       found: s.found,
@@ -142,6 +146,20 @@ export class SeedCrawlSchedule {
       end: s.end,
       ms: s.duration_ms,
     });
+  }
+
+  /** Adds the crawl to the history; a failure is logged, never fatal to the seed. */
+  async #store(r: CrawlResult, path: string): Promise<void> {
+    try {
+      const store = await CrawlStore.open(path);
+      try {
+        store.saveCrawl(r);
+      } finally {
+        store.close();
+      }
+    } catch (err) {
+      this.#log.error("Could not store the scheduled crawl", { file: path, err });
+    }
   }
 
   /** The RPC route `peers` (no parameters). */

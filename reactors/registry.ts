@@ -15,6 +15,8 @@ import type { P2PMetrics } from "../p2p/metrics.ts";
 import type { AddrBook } from "../p2p/pex/addrbook.ts";
 import type { DenyList } from "../p2p/pex/deny_list.ts";
 import { PexReactor, type PexReactorOptions } from "../p2p/pex/pex_reactor.ts";
+import { join } from "node:path";
+import { CRAWL_DB_FILE } from "../crawler/store.ts";
 import {
   CrawlingSeedReactor,
   SeedCrawlSchedule,
@@ -83,6 +85,7 @@ export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
         new SeedCrawlSchedule({
           chainId,
           selfId: nodeKey.id,
+          dbPath: config.p2p.seed.crawlHistory ? join(config.home, CRAWL_DB_FILE) : undefined,
           config: config.p2p.seed,
           startAddresses: () => seedCrawlStart(addrBook, config.p2p.seeds),
           logger: logger.with({ module: "crawl" }),

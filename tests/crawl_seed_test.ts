@@ -91,6 +91,7 @@ Deno.test("seed schedule: a seed daemon crawls at start and serves GET /peers an
       a.addr.toString(),
       "--p2p.seed.crawl_interval=30s",
       "--p2p.seed.crawl_rate=0",
+      "--p2p.seed.crawl_history",
     ],
   });
   try {
@@ -110,6 +111,12 @@ Deno.test("seed schedule: a seed daemon crawls at start and serves GET /peers an
     assertEquals(body.chain_id, CHAIN);
     const rpc = await d.rpc.call<{ count: number }>("peers");
     assertEquals(rpc.count, 2);
+    // crawl_history: the crawl is in <home>/data/crawl.db, where `crawl history --home` looks.
+    const hist = await cli("crawl", "history", "--home", `${dir}/home`, "--json");
+    assertEquals(hist.code, 0, hist.stderr);
+    const h = JSON.parse(hist.stdout);
+    assert(h.crawls.length >= 1, hist.stdout);
+    assert(h.nodes.some((n: { node_id: string }) => n.node_id === b.key.id), "B in the history");
     // Stopping the seed ends the schedule with it (the exit code says the stop was clean).
     assertEquals(await d.stop("SIGTERM"), 0, d.output);
   } finally {
