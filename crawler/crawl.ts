@@ -197,6 +197,7 @@ export class Crawler {
     };
   }
 
+  /** Takes queued addresses and probes them until nothing is queued or in flight. */
   async #worker(spacer: StartSpacer, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const item = this.#take();

@@ -142,6 +142,7 @@ export class CrawlStore {
     return new CrawlStore(db);
   }
 
+  /** Closes the database file. */
   close(): void {
     this.#db.close();
   }
