@@ -23,6 +23,11 @@ import { type AddrRecord, type CrawlNode, SEED_SOURCE } from "./types.ts";
 
 /** Go's minimum time between two accepted PexRequests from one peer (30 s / 3). */
 export const PEX_MIN_REQUEST_INTERVAL_MS = DEFAULT_ENSURE_PEERS_PERIOD_MS / 3;
+/**
+ * At most this many distinct node IDs are tried at one `ip:port` per crawl (a node that changed
+ * its key shows up as a second ID; dozens mean someone aims the crawler at that address).
+ */
+export const MAX_IDS_PER_ADDRESS = 3;
 /** Default probes in flight. */
 export const DEFAULT_CRAWL_CONCURRENCY = 16;
 /** Default probe starts per second (0 = unlimited). */
@@ -133,6 +138,8 @@ export class Crawler {
   readonly #nodes = new Map<string, NodeState>();
   readonly #edges = new Set<string>();
   readonly #tried = new Set<string>();
+  /** Distinct IDs queued per `ip:port`. */
+  readonly #idsPerAddr = new Map<string, number>();
   readonly #queue: Item[] = [];
   #inFlight = 0;
   #probes = 0;
@@ -317,6 +324,11 @@ export class Crawler {
     }
     const key = addr.toString();
     if (depth > (this.#o.maxDepth ?? DEFAULT_CRAWL_DEPTH) || this.#tried.has(key)) return;
+    // A node gossiping many made-up IDs at one ip:port must not turn the crawl into a flood of
+    // connections to that address: only the first few IDs seen there are tried.
+    const ids = this.#idsPerAddr.get(dial) ?? 0;
+    if (ids >= MAX_IDS_PER_ADDRESS) return;
+    this.#idsPerAddr.set(dial, ids + 1);
     this.#tried.add(key);
     state.pending++;
     this.#queue.push({ addr, depth });

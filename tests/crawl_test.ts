@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "./util/assert.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
-import { crawl, PexPacer } from "../crawler/crawl.ts";
+import { crawl, MAX_IDS_PER_ADDRESS, PexPacer } from "../crawler/crawl.ts";
 import { classifyFailure, type CrawlNode } from "../crawler/types.ts";
 import {
   AuthSigError,
@@ -408,4 +408,23 @@ Deno.test("crawl: failure classification of the p2p layer's typed errors", () =>
   assertEquals(classifyFailure(incompatible, "b", "a"), "wrong_network");
   assertEquals(classifyFailure(incompatible, "a", "a"), "incompatible");
   assertEquals(classifyFailure(incompatible), "incompatible");
+});
+
+Deno.test("crawl: many IDs gossiped at one ip:port: only the first few are tried there", async () => {
+  const a = await startCrawlNode({ host: "127.0.0.54", network: CHAIN, moniker: "a" });
+  const b = await startCrawlNode({ host: "127.0.0.55", network: CHAIN, moniker: "b" });
+  // A lists B's address under 10 made-up IDs (and not under B's own).
+  for (let i = 0; i < 10; i++) {
+    teach(a, NetAddress.fromIPPort(b.addr.ip, b.addr.port, NodeKey.generate().id));
+  }
+  try {
+    const r = await crawl({ seeds: [a.addr], chainId: CHAIN, ratePerSec: 0 });
+    const atB = r.nodes.filter((n) => n.addrs.some((x) => x.addr === b.addr.dialString()));
+    assertEquals(atB.length, 10, "every gossiped ID is recorded");
+    const tried = atB.filter((n) => n.addrs[0].state !== "untried");
+    assertEquals(tried.length, MAX_IDS_PER_ADDRESS);
+    assert(tried.every((n) => n.failure === "id_mismatch"));
+  } finally {
+    await stopCrawlNodes([a, b]);
+  }
 });
