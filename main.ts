@@ -15,6 +15,7 @@ import { dialPeersCommand } from "./cmd/dial_peers.ts";
 import { dialSeedsCommand } from "./cmd/dial_seeds.ts";
 import { broadcastTxCommand } from "./cmd/broadcast_tx.ts";
 import { sayCommand } from "./cmd/say.ts";
+import { crawlCommand } from "./cmd/crawl.ts";
 
 /** Every subcommand, in the order `--help` lists them. Add new ones here. */
 const COMMANDS: Command[] = [
@@ -29,6 +30,7 @@ const COMMANDS: Command[] = [
   versionCommand,
   broadcastTxCommand,
   sayCommand,
+  crawlCommand,
 ];
 
 function usage(): string {

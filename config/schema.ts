@@ -82,6 +82,22 @@ export const DEFAULT_SEED_ADDRESS_EXPIRY = "72h";
 export const DEFAULT_SEED_VERIFY_WORKERS = 8;
 /** `p2p.seed.verify_rate`: verification dials started per second (0 = unlimited). */
 export const DEFAULT_SEED_VERIFY_RATE = 10;
+/**
+ * `p2p.seed.crawl_interval`: period of the scheduled network crawl (`crawler/`, the `crawl`
+ * command's engine) whose verified set the seed serves on RPC `peers`; 0 = off. Not
+ * `crawl_period`, which paces CometBFT's own seed crawl round.
+ */
+export const DEFAULT_SEED_CRAWL_INTERVAL = "0s";
+/** `p2p.seed.crawl_concurrency`: probes in flight during a scheduled crawl. */
+export const DEFAULT_SEED_CRAWL_CONCURRENCY = 16;
+/** `p2p.seed.crawl_rate`: probe starts per second during a scheduled crawl (0 = unlimited). */
+export const DEFAULT_SEED_CRAWL_RATE = 20;
+/** `p2p.seed.crawl_depth`: hops a scheduled crawl follows from the book's addresses. */
+export const DEFAULT_SEED_CRAWL_DEPTH = 8;
+/** `p2p.seed.crawl_timeout`: bound of one scheduled crawl. */
+export const DEFAULT_SEED_CRAWL_TIMEOUT = "5m";
+/** `p2p.seed.crawl_history`: store each scheduled crawl in `<home>/data/crawl.db`. */
+export const DEFAULT_SEED_CRAWL_HISTORY = false;
 
 // ---- [rpc] ----
 /** `rpc.laddr`. */
@@ -132,6 +148,12 @@ export interface SeedConfig {
   addressExpiryMs: number;
   verifyWorkers: number;
   verifyRate: number;
+  crawlIntervalMs: number;
+  crawlConcurrency: number;
+  crawlRate: number;
+  crawlDepth: number;
+  crawlTimeoutMs: number;
+  crawlHistory: boolean;
 }
 
 /** The `[p2p]` table: CometBFT's 20 keys, then switchyard's. */

@@ -216,6 +216,7 @@ const INT_MIN: Record<string, number> = {
   "p2p.max_packet_msg_payload_size": 1,
   "p2p.max_pending_handshakes": 1,
   "p2p.seed.verify_workers": 1,
+  "p2p.seed.crawl_concurrency": 1,
 };
 
 function intAllowed(path: string): string {
@@ -310,6 +311,9 @@ const CHECKS: Record<string, Check> = {
   "p2p.seed.crawl_period": posDuration,
   "p2p.seed.recheck_period": nonNegDuration,
   "p2p.seed.address_expiry": nonNegDuration,
+  "p2p.seed.crawl_interval": (v: number) =>
+    v !== 0 && v < 30_000 ? `must be 0 (off) or at least 30s (${DURATION_HINT})` : undefined,
+  "p2p.seed.crawl_timeout": posDuration,
   "instrumentation.prometheus_listen_addr": (v: string) => {
     if (v === "") return undefined;
     const why = checkHostPort(v, { allowEmptyHost: true, allowPortZero: true });

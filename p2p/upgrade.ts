@@ -50,6 +50,12 @@ export interface UpgradeOptions {
   signal?: AbortSignal;
   /** Called as each phase after the first begins (admission control: `p2p/transport.ts`). */
   onPhase?: (phase: HandshakePhase) => void;
+  /**
+   * Called with the peer's NodeInfo as soon as it arrived, before it is validated or checked
+   * for compatibility: lets a crawler record a node on another network before the upgrade
+   * rejects it.
+   */
+  onNodeInfo?: (theirs: NodeInfo) => void;
 }
 
 /**
@@ -136,6 +142,7 @@ async function upgrade(
       signal?.throwIfAborted();
       throw asHandshakeError("handshake", err);
     }
+    opts.onNodeInfo?.(theirs);
 
     await validateNodeInfo(theirs);
     if (connId !== theirs.id) {

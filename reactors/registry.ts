@@ -14,8 +14,15 @@ import type { NodeKey } from "../p2p/key.ts";
 import type { P2PMetrics } from "../p2p/metrics.ts";
 import type { AddrBook } from "../p2p/pex/addrbook.ts";
 import type { DenyList } from "../p2p/pex/deny_list.ts";
-import { PexReactor } from "../p2p/pex/pex_reactor.ts";
+import { PexReactor, type PexReactorOptions } from "../p2p/pex/pex_reactor.ts";
 import { lineProfile } from "../p2p/cometbft_line.ts";
+import { join } from "node:path";
+import { CRAWL_DB_FILE } from "../crawler/store.ts";
+import {
+  CrawlingSeedReactor,
+  SeedCrawlSchedule,
+  seedCrawlStart,
+} from "../crawler/seed_schedule.ts";
 import type { Reactor } from "../p2p/reactor.ts";
 import type { Switch } from "../p2p/switch.ts";
 import type { Route } from "../rpc/types.ts";
@@ -61,8 +68,8 @@ export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
   {
     name: "pex",
     switchName: "PEX",
-    create: ({ config, addrBook, denyList, logger }) => ({
-      reactor: new PexReactor({
+    create: ({ config, chainId, nodeKey, addrBook, denyList, logger }) => {
+      const opts: PexReactorOptions = {
         line: lineProfile(config.cometbftLine),
         book: addrBook,
         seeds: config.p2p.seeds,
@@ -71,8 +78,22 @@ export const REACTOR_REGISTRY: readonly ReactorEntry[] = [
         seed: { ...config.p2p.seed },
         denyList,
         logger,
-      }),
-    }),
+      };
+      if (!config.p2p.seedMode || config.p2p.seed.crawlIntervalMs === 0) {
+        return { reactor: new PexReactor(opts) };
+      }
+      // A seed with a crawl schedule (crawler/seed_schedule.ts) also serves RPC `peers`.
+      const reactor = new CrawlingSeedReactor(opts, () =>
+        new SeedCrawlSchedule({
+          chainId,
+          selfId: nodeKey.id,
+          dbPath: config.p2p.seed.crawlHistory ? join(config.home, CRAWL_DB_FILE) : undefined,
+          config: config.p2p.seed,
+          startAddresses: () => seedCrawlStart(addrBook, config.p2p.seeds),
+          logger: logger.with({ module: "crawl" }),
+        }));
+      return { reactor, routes: [reactor.schedule.route()] };
+    },
   },
 ];
 

@@ -109,8 +109,8 @@ export interface VerifierOptions {
   logger?: Logger;
 }
 
-/** Spaces dial starts `1000 / rate` ms apart across all workers. */
-class StartSpacer {
+/** Spaces dial starts `1000 / rate` ms apart across all workers (also used by `crawler/`). */
+export class StartSpacer {
   #next = 0;
   constructor(readonly ratePerSec: number, readonly now: () => number) {}
   async take(signal: AbortSignal): Promise<void> {
