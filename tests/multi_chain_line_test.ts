@@ -105,7 +105,9 @@ Deno.test("chain line: one process, each chain's NodeInfo and reactors on its ow
         ["new", "v1.0", 9, "1.0.1"],
         ["inh", "v0.38", 8, "0.38.25"],
       ];
+      const listed = new Map(node.chainInfos().map((c) => [c.name, c.cometbft_line]));
       for (const [name, line, p2p, version] of expect) {
+        assertEquals(listed.get(name), line, "the chains route shows the chain's line");
         const ni = await nodeInfoOnWire(node, name);
         assertEquals(ni.network, node.chain(name)!.chainId);
         assertEquals([ni.protocolVersion.p2p, ni.protocolVersion.block], [p2p, 11], name);
