@@ -34,6 +34,8 @@ export interface ChainInfo {
   /** `default` for the top level, else the `[chains.NAME]` name. */
   name: string;
   chain_id: string;
+  /** The chain's `cometbft_line` setting (what its NodeInfo and reactors speak). */
+  cometbft_line: string;
   /** `running`, or why not (a chain whose restart failed). */
   state: string;
   /** The bound p2p address (`tcp://host:port`) or the configured one when not listening. */

@@ -311,6 +311,7 @@ export function chainInfo(c: Chain): ChainInfo {
   return {
     name: c.name,
     chain_id: c.chainId,
+    cometbft_line: c.config.cometbftLine,
     state: node.state.code,
     listen_addr: bound ? `tcp://${bound.hostname}:${bound.port}` : c.config.p2p.laddr,
     external_addr: node.nodeInfo.listenAddr,
