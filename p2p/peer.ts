@@ -19,13 +19,16 @@ import { PROTOCOL_VIOLATION_CODES } from "./conn/mconnection_status.ts";
 import type { ByteStream } from "./conn/stream.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { NetAddress } from "./netaddress.ts";
+import type { ChannelCodec } from "./reactor.ts";
 import type {
-  ChannelCodec,
   Envelope,
   InboundEnvelope,
+  Peer as PeerContract,
+  PeerState,
   Reactor,
+  SendOptions,
   StreamDescriptor,
-} from "./reactor.ts";
+} from "./reactor_api.ts";
 import { connectionError, protocolViolation, type StopReason } from "./stop_reason.ts";
 import { nopMetrics, type P2PMetrics, type SendFailureReason } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
@@ -79,19 +82,10 @@ export interface PeerOptions {
   metrics?: P2PMetrics;
 }
 
-/** Lifecycle states of a peer. */
-export type PeerState = "created" | "running" | "stopping" | "stopped";
+export type { PeerState, SendOptions };
 
-/** Options of `send`. */
-export interface SendOptions {
-  /** How long to wait for queue room (default {@link DEFAULT_SEND_TIMEOUT_MS}). */
-  timeoutMs?: number;
-  /** Gives up early when aborted. */
-  signal?: AbortSignal;
-}
-
-/** A connected peer, shared by all reactors. */
-export class Peer {
+/** A connected peer, shared by all reactors (implements the contract's `Peer`). */
+export class Peer implements PeerContract {
   readonly #conn: PeerConn;
   readonly #mconn: MConnection;
   readonly #routes: ReadonlyMap<number, ChannelRoute>;
@@ -112,6 +106,7 @@ export class Peer {
   #state: PeerState = "created";
   #stopPromise: Promise<void> | undefined;
   #errored = false;
+  #stopRequest: StopReason | undefined;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** Remote node ID (equal to the authenticated key's ID). */
@@ -193,6 +188,18 @@ export class Peer {
   /** How many sends failed, per reason (the observable side of `send` returning false). */
   get sendFailures(): Readonly<Record<SendFailureReason, number>> {
     return this.#sendFailures;
+  }
+
+  /**
+   * A stop asked for while the peer was not started yet (a reactor called `stopPeerForError`
+   * from `initPeer`): the switch then does not add the peer.
+   */
+  get stopRequest(): StopReason | undefined {
+    return this.#stopRequest;
+  }
+  /** Records a stop asked for before start (the first reason is kept). */
+  requestStop(reason: StopReason): void {
+    this.#stopRequest ??= reason;
   }
 
   /** Reads a value of the per-peer store. */

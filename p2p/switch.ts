@@ -15,9 +15,16 @@
  */
 import { NotStartedError } from "./errors.ts";
 import { idAddressString, NetAddress } from "./netaddress.ts";
+import type { NodeInfo } from "./node_info.ts";
 import { Peer } from "./peer.ts";
 import { DuplicatePeerIdError, type IPeerSet, PeerSet } from "./peer_set.ts";
-import type { Envelope, Reactor, StreamDescriptor } from "./reactor.ts";
+import type {
+  Envelope,
+  Peer as PeerContract,
+  Reactor,
+  ReactorSwitch,
+  StreamDescriptor,
+} from "./reactor_api.ts";
 import { abortableSleep, Reconnector, type Sleep } from "./reconnect.ts";
 import {
   describeStopReason,
@@ -43,20 +50,22 @@ import {
   DEFAULT_SWITCH_CONFIG,
   type PeerCounts,
   type PeerFilter,
+  PeerFilteredError,
   ReactorRegistrationError,
   runPeerFilters,
   type SwitchConfig,
   type SwitchOptions,
   type SwitchState,
 } from "./switch_config.ts";
-import { ReactorTable } from "./switch_reactors.ts";
+import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
+import { IdReservations, isPreferredConn } from "./switch_admission.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
-export { CurrentlyDialingOrExistingAddressError, type SwitchAddrBook };
+export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
 export * from "./switch_config.ts";
 
-/** The switch. */
-export class Switch {
+/** The switch (implements the contract's {@link ReactorSwitch}). */
+export class Switch implements ReactorSwitch {
   readonly config: Readonly<SwitchConfig>;
   readonly transport: Transport;
   readonly #log: Logger;
@@ -69,12 +78,16 @@ export class Switch {
   readonly #peers = new PeerSet();
   readonly #dialing = new Map<string, NetAddress>();
   readonly #removals = new WeakMap<Peer, Promise<void>>();
+  /** The running `addPeer` calls of each peer: its removal waits for them. */
+  readonly #adding = new WeakMap<Peer, Promise<void>>();
+  readonly #ids = new IdReservations();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
   readonly #classes = new PeerClasses();
   #state: SwitchState = "created";
   #acceptLoop: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(opts: SwitchOptions) {
@@ -176,6 +189,10 @@ export class Switch {
   get signal(): AbortSignal {
     return this.#ac.signal;
   }
+  /** Our own NodeInfo (the transport's), as advertised to peers. */
+  get nodeInfo(): NodeInfo {
+    return this.transport.nodeInfo;
+  }
   /** Our own address: our ID at the transport's listen address. */
   netAddress(): NetAddress | undefined {
     const a = this.transport.listenAddr;
@@ -198,7 +215,7 @@ export class Switch {
   }
   /** Dialing that ID, connected to it, or (unless duplicate IPs are allowed) to its IP. */
   isDialingOrExistingAddress(addr: NetAddress): boolean {
-    return this.#dialing.has(addr.id) || this.#peers.has(addr.id) ||
+    return this.#dialing.has(addr.id) || this.#peers.has(addr.id) || this.#ids.has(addr.id) ||
       (!this.config.allowDuplicateIP && this.#peers.hasIP(addr.ip));
   }
   /** True while a redial loop for this ID is running (cooldown included). */
@@ -206,11 +223,34 @@ export class Switch {
     return this.#reconnector.has(id);
   }
 
-  /** Starts every reactor (registration order), then the accept routine. */
-  async start(): Promise<void> {
-    if (this.#state !== "created") throw new ReactorRegistrationError(`switch is ${this.#state}`);
+  /**
+   * Starts every reactor (registration order, each after the previous one's `start`
+   * resolved), then accepts and dials: no peer callback reaches a reactor before every start
+   * resolved. If a start fails, the reactors already started are stopped, the transport is
+   * closed, the switch ends `stopped` and this rejects with {@link ReactorStartError}.
+   */
+  start(): Promise<void> {
+    if (this.#state !== "created") {
+      return Promise.reject(new ReactorRegistrationError(`switch is ${this.#state}`));
+    }
+    this.#state = "starting";
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#table.startAll(this.#log);
+    } catch (e) {
+      this.#state = "stopping";
+      this.#ac.abort(new NotStartedError("switch failed to start"));
+      await this.transport.close();
+      this.#state = "stopped";
+      throw e;
+    }
+    // stop() called while the reactors were starting: it waits for us, then stops them.
+    if (this.#state !== "starting") return;
     this.#state = "running";
-    await this.#table.startAll();
     this.#acceptLoop = this.#acceptRoutine();
   }
 
@@ -224,8 +264,12 @@ export class Switch {
   }
 
   async #stop(): Promise<void> {
-    const wasRunning = this.#state === "running";
+    if (this.#state === "stopped") return;
+    const starting = this.#starting;
     this.#state = "stopping";
+    // Reactors that are starting are stopped once every start settled (a failed start has
+    // already stopped them and closed the transport).
+    const wasRunning = starting !== undefined && await starting.then(() => true, () => false);
     this.#ac.abort(new NotStartedError("switch stopped"));
     await Promise.all(this.#peers.list().map((p) => this.#stopAndRemovePeer(p, SHUTDOWN)));
     await this.#drain();
@@ -282,7 +326,7 @@ export class Switch {
   }
 
   /** Tells the address book this peer behaved well. */
-  markPeerAsGood(peer: Peer): void {
+  markPeerAsGood(peer: PeerContract): void {
     this.#addrBook?.markGood?.(peer.id);
   }
 
@@ -292,11 +336,16 @@ export class Switch {
    * `reactorErrorCooldownMs` after a protocol violation. No-op if the peer is not running.
    * Reactors need not await it; the switch tracks it.
    */
-  stopPeerForError(peer: Peer, reason: StopReason | Error): Promise<void> {
-    return this.#track(this.#stopPeerForError(peer, toStopReason(reason)));
+  stopPeerForError(peer: PeerContract, reason: StopReason | Error): Promise<void> {
+    return this.#track(this.#stopPeerForError(this.#own(peer), toStopReason(reason)));
   }
 
   async #stopPeerForError(peer: Peer, reason: StopReason): Promise<void> {
+    if (peer.state === "created") {
+      // Called from initPeer: the add-peer flow sees it and does not add the peer.
+      peer.requestStop(reason);
+      return;
+    }
     if (!peer.isRunning) return;
     // A peer hanging up or timing out is routine churn (debug); a protocol violation is worth an
     // operator's attention (error). CometBFT logs both at error, a common operator complaint.
@@ -330,9 +379,15 @@ export class Switch {
   }
 
   /** Stops `peer` without blame and without redial (seed mode). */
-  stopPeerGracefully(peer: Peer): Promise<void> {
+  stopPeerGracefully(peer: PeerContract): Promise<void> {
     this.#log.info("Stopping peer gracefully", { peer });
-    return this.#track(this.#stopAndRemovePeer(peer, GRACEFUL));
+    return this.#track(this.#stopAndRemovePeer(this.#own(peer), GRACEFUL));
+  }
+
+  /** The switch's own peer object behind a contract `Peer` (reactors only get ours). */
+  #own(peer: PeerContract): Peer {
+    if (peer instanceof Peer) return peer;
+    throw new TypeError(`not a peer of this switch: ${String(peer)}`);
   }
 
   /**
@@ -346,7 +401,9 @@ export class Switch {
     p = (async () => {
       peer.closeConn();
       await peer.stop();
-      this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
+      // Every addPeer call of this peer ends before the first removePeer.
+      await this.#adding.get(peer);
+      await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
       if (this.#peers.remove(peer)) this.#metrics.peersAdd(-1);
       else this.#log.debug("error on peer removal", { peer: peer.id });
     })();
@@ -431,11 +488,36 @@ export class Switch {
   // ---- adding a peer -----------------------------------------------------------------------
 
   /**
-   * Go's `addPeer` (spec §7.3): filters → initPeer on every reactor → start → peer set →
-   * addPeer on every reactor. On failure the connection is closed and the error rethrown; a
-   * reactor that saw `initPeer` always sees `removePeer`.
+   * Go's `addPeer` (spec §7.3): reserve the ID → filters → initPeer on every reactor → start →
+   * peer set → addPeer on every reactor. On failure the connection is closed and the error
+   * rethrown; a reactor that saw `initPeer` always sees `removePeer`. The ID stays reserved
+   * from before the filters until the peer is in the set, so a second connection to the same
+   * node cannot start its own sequence meanwhile (see `switch_admission.ts`).
    */
   async #addPeer(conn: TransportConn): Promise<void> {
+    const ourId = this.transport.nodeInfo.id;
+    const id = conn.nodeInfo.id;
+    const outcome = this.#ids.reserve(conn, ourId);
+    const existing = this.#peers.get(id);
+    if (
+      outcome === "refused" ||
+      (outcome === "reserved" && existing !== undefined &&
+        !(isPreferredConn(conn.outbound, ourId, id) &&
+          !isPreferredConn(existing.isOutbound, ourId, id)))
+    ) {
+      this.#ids.release(conn);
+      conn.close();
+      throw new DuplicatePeerIdError(id);
+    }
+    try {
+      await this.#admit(conn, existing);
+    } finally {
+      this.#ids.release(conn);
+    }
+  }
+
+  /** The add-peer flow of a connection holding its ID's reservation. */
+  async #admit(conn: TransportConn, existing: Peer | undefined): Promise<void> {
     let peer: Peer;
     try {
       const persistent = await this.#classes.isPersistentConn(conn);
@@ -449,7 +531,20 @@ export class Switch {
         logger: this.#log,
         metrics: this.#metrics,
       });
-      await this.#filterPeer(peer);
+      this.#checkReservation(conn);
+      await runPeerFilters(
+        this.#peerFilters,
+        this.#peers.snapshot(),
+        peer,
+        this.config.filterTimeoutMs,
+      );
+      this.#checkReservation(conn);
+      if (existing !== undefined) {
+        // The preferred connection replaces the older one: both ends keep this one.
+        this.#log.debug("Replacing a peer's connection by the preferred one", { peer: existing });
+        await this.#stopAndRemovePeer(existing, GRACEFUL);
+        this.#checkReservation(conn);
+      }
     } catch (e) {
       conn.close();
       throw e;
@@ -460,40 +555,40 @@ export class Switch {
       return;
     }
     const initialized: string[] = [];
+    let failure: StopReason | undefined;
     try {
-      for (const [name, r] of this.#table.reactors) {
-        initialized.push(name);
-        r.initPeer(peer);
+      failure = await this.#table.initPeer(peer, initialized, () => peer.stopRequest);
+      if (failure === undefined && !this.isRunning) failure = SHUTDOWN;
+      if (failure === undefined) {
+        peer.start();
+        this.#peers.add(peer);
       }
-      peer.start();
-      this.#peers.add(peer);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      failure = protocolViolation(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (failure !== undefined) {
+      const err = failure.kind === "protocol_violation" || failure.kind === "connection_error"
+        ? failure.error
+        : new PeerFilteredError(`peer ${peer.id} not added: ${describeStopReason(failure)}`);
       this.#log.error("Error starting peer", { err, peer });
       peer.closeConn();
       await peer.stop();
-      this.#table.removePeer(
-        peer,
-        protocolViolation(err, initialized.at(-1)),
-        initialized,
-        this.#log,
-      );
+      await this.#table.removePeer(peer, failure, initialized, this.#log);
       this.#removals.set(peer, Promise.resolve());
       throw err;
     }
+    this.#ids.release(conn);
     this.#metrics.peersAdd(1);
-    const failure = this.#table.addPeer(peer);
-    if (failure) void this.stopPeerForError(peer, protocolViolation(failure.err, failure.name));
+    const adding = this.#table.addPeer(peer).then((f) => {
+      if (f) void this.stopPeerForError(peer, protocolViolation(f.err, f.name));
+    });
+    this.#adding.set(peer, adding);
+    await adding;
     this.#log.debug("Added peer", { peer });
   }
 
-  async #filterPeer(peer: Peer): Promise<void> {
-    if (this.#peers.has(peer.id)) throw new DuplicatePeerIdError(peer.id);
-    await runPeerFilters(
-      this.#peerFilters,
-      this.#peers.snapshot(),
-      peer,
-      this.config.filterTimeoutMs,
-    );
+  /** Throws (quietly: a duplicate) if a preferred connection took this one's ID over. */
+  #checkReservation(conn: TransportConn): void {
+    if (!this.#ids.holds(conn)) throw new DuplicatePeerIdError(conn.nodeInfo.id);
   }
 }

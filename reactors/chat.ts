@@ -27,7 +27,7 @@
  * @module
  */
 import { isValidId } from "../p2p/key.ts";
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 import { protoType, registerProtoFiles } from "../p2p/proto.ts";
 import {
   BaseReactor,
@@ -230,7 +230,7 @@ export class ChatReactor extends BaseReactor {
   /** Starts the backlog flush loop, tied to {@link BaseReactor.signal}. */
   protected override onStart(): Promise<void> {
     // The NodeInfo is final once the switch starts (it lists every reactor's channels).
-    const ni = this.sw?.transport.nodeInfo;
+    const ni = this.sw?.nodeInfo;
     if (this.#nodeId === "" && ni) this.#nodeId = ni.id;
     if (this.#moniker === "" && ni) this.#moniker = ni.moniker;
     this.#flushLoop = this.#flushRoutine();

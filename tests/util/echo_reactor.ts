@@ -15,7 +15,7 @@ import type { MConnConfig } from "../../p2p/conn/mconnection.ts";
 import { NodeKey } from "../../p2p/key.ts";
 import { NetAddress } from "../../p2p/netaddress.ts";
 import { makeNodeInfo } from "../../p2p/node_info.ts";
-import type { Peer } from "../../p2p/peer.ts";
+import type { Peer } from "../../p2p/reactor_api.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../../p2p/reactor.ts";
 import type { StopReason } from "../../p2p/stop_reason.ts";
 import { Switch } from "../../p2p/switch.ts";
