@@ -58,7 +58,7 @@ import {
   type SwitchState,
 } from "./switch_config.ts";
 import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
-import { IdReservations, isPreferredConn } from "./switch_admission.ts";
+import { IdReservations } from "./switch_admission.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
 export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
@@ -422,12 +422,20 @@ export class Switch implements ReactorSwitch {
     return dialPeersAsync(this.#dialContext(), addrs);
   }
 
-  /** Dials `addr` and adds it as a peer; rejects with the typed reason on failure. */
+  /**
+   * Dials `addr` and adds it as a peer; rejects with the typed reason on failure. Called while
+   * the reactors start (a reactor's routine may dial at once), the connection is made but the
+   * peer is admitted only once every start resolved, so no peer reaches a reactor before; a
+   * reactor must therefore not await a dial in `start`.
+   */
   async dialPeerWithAddress(addr: NetAddress): Promise<void> {
-    if (!this.isRunning) throw new NotStartedError("switch is not running");
+    if (this.#state !== "starting" && !this.isRunning) {
+      throw new NotStartedError("switch is not running");
+    }
     if (this.isDialingOrExistingAddress(addr)) {
       throw new CurrentlyDialingOrExistingAddressError(addr);
     }
+    // Counted as dialing at once, also while waiting for the start.
     this.#dialing.set(addr.id, addr);
     try {
       await addOutboundPeer(this.#dialContext(), addr);
@@ -495,29 +503,30 @@ export class Switch implements ReactorSwitch {
    * node cannot start its own sequence meanwhile (see `switch_admission.ts`).
    */
   async #addPeer(conn: TransportConn): Promise<void> {
+    // An outbound connection made while the reactors start waits for them (accepts only begin
+    // once they all started).
+    if (this.#state === "starting") await this.#starting!.catch(() => {});
+    if (!this.isRunning) {
+      conn.close();
+      throw new NotStartedError("switch is not running");
+    }
     const ourId = this.transport.nodeInfo.id;
     const id = conn.nodeInfo.id;
-    const outcome = this.#ids.reserve(conn, ourId);
-    const existing = this.#peers.get(id);
-    if (
-      outcome === "refused" ||
-      (outcome === "reserved" && existing !== undefined &&
-        !(isPreferredConn(conn.outbound, ourId, id) &&
-          !isPreferredConn(existing.isOutbound, ourId, id)))
-    ) {
-      this.#ids.release(conn);
+    // A connected peer keeps its connection (as in Go): a second one from the same node, be it
+    // a probe (a seed verifying our address) or a late cross-dial, is refused.
+    if (this.#peers.has(id) || this.#ids.reserve(conn, ourId) === "refused") {
       conn.close();
       throw new DuplicatePeerIdError(id);
     }
     try {
-      await this.#admit(conn, existing);
+      await this.#admit(conn);
     } finally {
       this.#ids.release(conn);
     }
   }
 
   /** The add-peer flow of a connection holding its ID's reservation. */
-  async #admit(conn: TransportConn, existing: Peer | undefined): Promise<void> {
+  async #admit(conn: TransportConn): Promise<void> {
     let peer: Peer;
     try {
       const persistent = await this.#classes.isPersistentConn(conn);
@@ -539,12 +548,6 @@ export class Switch implements ReactorSwitch {
         this.config.filterTimeoutMs,
       );
       this.#checkReservation(conn);
-      if (existing !== undefined) {
-        // The preferred connection replaces the older one: both ends keep this one.
-        this.#log.debug("Replacing a peer's connection by the preferred one", { peer: existing });
-        await this.#stopAndRemovePeer(existing, GRACEFUL);
-        this.#checkReservation(conn);
-      }
     } catch (e) {
       conn.close();
       throw e;

@@ -4,12 +4,18 @@
  * run and keeps it until the peer is in the peer set or dropped, so two connections to one node
  * never overlap in front of reactors.
  *
- * When two connections to the same node meet (both nodes dialed each other at the same moment,
- * or a node redials while its old connection lingers), both ends pick the same winner without
- * talking: the connection dialed by the node with the smaller ID. Go (`p2p/switch.go`) keeps
- * whichever connection finished first on each side, so in a cross-dial the two nodes can keep
- * different connections and lose both; here the loser is closed, before any reactor saw it when
- * it is still in the reserved window, and it is never reported to reactors as a violation.
+ * When two connections to the same node meet in that window (both nodes dialed each other at
+ * the same moment), both ends pick the same winner without talking: the connection dialed by
+ * the node with the smaller ID. Go (`p2p/switch.go`) keeps whichever connection finished first
+ * on each side, so in a cross-dial the two nodes can keep different connections and lose both;
+ * here the loser is closed before any reactor saw it, and is never reported as a violation.
+ *
+ * A node already in the peer set keeps its connection and a new one is refused, as in Go: a
+ * remote may open a second connection on purpose (a seed verifying our address), which must not
+ * replace the peer. So a cross-dial where one end admitted the first connection before the
+ * second arrived while the other end still held both in the window can still end with both
+ * connections closed (seen by reactors as a `connection_error`, never a violation); the
+ * reservation window (handshake to peer set, async filters included) makes that rare.
  * @module
  */
 import type { TransportConn } from "./transport.ts";

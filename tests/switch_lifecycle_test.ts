@@ -90,29 +90,35 @@ Deno.test("lifecycle: a connection from an already connected node is refused or 
   }
 });
 
-Deno.test("lifecycle: no peer callback before every reactor's start resolved; dials wait for it", async () => {
+Deno.test("lifecycle: no peer callback before every reactor's start resolved; dials and accepts wait for it", async () => {
   const gate = Promise.withResolvers<void>();
   const slow = hooked("slow", { start: () => gate.promise }, 0x21);
   const after = hooked("after", {}, 0x22);
   const a = await makeNode({ reactors: [hooked("first"), slow, after], start: false });
   const b = await makeNode();
+  const c = await makeNode();
   const starting = a.sw.start();
   try {
     assertEquals(a.sw.state, "starting");
-    await assertRejects(() => a.sw.dialPeerWithAddress(b.addr), NotStartedError);
+    // a's own dial (as a reactor routine may start one) is admitted only after every start.
+    let aDialed = false;
+    const aDial = a.sw.dialPeerWithAddress(c.addr).then(() => aDialed = true);
     // b's dial completes the handshake with a's transport; a must not hand it to reactors yet.
     const bDial = b.sw.dialPeerWithAddress(a.addr);
     await delay(100);
     for (const r of a.reactors) assertEquals((r as HookReactor).inited.length, 0);
+    assert(!aDialed, "a's dial is not admitted before the start resolved");
     assertEquals(after.state, "created", "the next reactor waits for the slow start");
     gate.resolve();
     await starting;
     assertEquals(a.sw.state, "running");
     await bDial;
+    await aDial;
     await waitFor(() => a.sw.peers().has(b.key.id), "a accepts b after start");
+    assert(a.sw.peers().has(c.key.id));
   } finally {
     gate.resolve();
-    await stopAll(a, b);
+    await stopAll(a, b, c);
   }
 });
 
