@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_NUM_OUTBOUND_PEERS,
   DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
   DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_MAX_WAITING_SENDS_PER_PEER,
   DEFAULT_METRICS_MAX_OPEN_CONNECTIONS,
   DEFAULT_METRICS_NAMESPACE,
   DEFAULT_NODE_KEY_FILE,
@@ -299,6 +300,14 @@ export const KEYS: readonly KeySpec[] = [
     "int",
     DEFAULT_MAX_PENDING_HANDSHAKES,
     "switchyard: inbound connections allowed in the handshake at the same time (more are closed)",
+    OURS,
+  ),
+  k(
+    "p2p.max_waiting_sends_per_peer",
+    "maxWaitingSendsPerPeer",
+    "int",
+    DEFAULT_MAX_WAITING_SENDS_PER_PEER,
+    "switchyard: reactor sends that may wait for queue room on one peer at once (more fail at once)",
     OURS,
   ),
   k(

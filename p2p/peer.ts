@@ -36,6 +36,14 @@ import { type Logger, nopLogger } from "../libs/log.ts";
 /** The abort reason of every peer's quit signal (an AbortError, made once). */
 const PEER_STOPPED = new DOMException("peer stopped", "AbortError");
 
+/**
+ * How long a stopping peer waits for a reactor's pending `receive` promise before it is removed
+ * anyway (logged): `removePeer` never overlaps a `receive` of the same peer unless a reactor
+ * ignores {@link Peer.quitSignal} this long. The longest a `send` waits, so a relaying reactor
+ * that awaits its send always fits.
+ */
+export const RECEIVE_DRAIN_TIMEOUT_MS = 10_000;
+
 /** How often the pending-send gauge is sampled (Go's `metricsTickerDuration`). */
 export const METRICS_TICKER_MS = 10_000;
 /** How long `send` waits for queue room: the MConnection default (Go `defaultSendTimeout`). */
@@ -102,11 +110,14 @@ export class Peer implements PeerContract {
     channel_not_advertised: 0,
     marshal_error: 0,
     queue_full: 0,
+    too_many_waiting: 0,
   };
   #state: PeerState = "created";
   #stopPromise: Promise<void> | undefined;
   #errored = false;
   #stopRequest: StopReason | undefined;
+  /** The reactor `receive` promise in flight, if any (at most one per peer). */
+  #inflight: Promise<void> | undefined;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** Remote node ID (equal to the authenticated key's ID). */
@@ -185,6 +196,14 @@ export class Peer implements PeerContract {
   status(): ReturnType<MConnection["status"]> {
     return this.#mconn.status();
   }
+  /** True while this peer's socket reads wait for a reactor's `receive` promise to settle. */
+  get receivePaused(): boolean {
+    return this.#mconn.receivePaused;
+  }
+  /** Sends waiting for queue room on this peer now (bounded by `maxWaitingSends`). */
+  get waitingSends(): number {
+    return this.#mconn.waitingSends;
+  }
   /** How many sends failed, per reason (the observable side of `send` returning false). */
   get sendFailures(): Readonly<Record<SendFailureReason, number>> {
     return this.#sendFailures;
@@ -252,6 +271,7 @@ export class Peer implements PeerContract {
           if (flush) await this.#mconn.flushStop();
           else await this.#mconn.stop();
         }
+        if (this.#inflight !== undefined) await this.#drainReceive(this.#inflight);
       } catch (e) {
         this.#logger.debug("Error while stopping peer", { err: e });
       } finally {
@@ -295,6 +315,9 @@ export class Peer implements PeerContract {
   ): Promise<boolean> {
     const why = this.#checkChannel(channelId);
     if (why !== undefined) return this.#failedSend(why, channelId);
+    if (this.#mconn.waitingSendsFull && !this.#mconn.canSend(channelId)) {
+      return this.#failedSend("too_many_waiting", channelId);
+    }
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.quitSignal]) : this.quitSignal;
     let ok: boolean;
     try {
@@ -376,8 +399,12 @@ export class Peer implements PeerContract {
     return false;
   }
 
-  /** Routes one received message to its reactor (Go `createMConnection`'s `onReceive`). */
-  #deliver(channelId: number, bytes: Uint8Array): void {
+  /**
+   * Routes one received message to its reactor (Go `createMConnection`'s `onReceive`). When the
+   * reactor returns a promise, so does this (never rejecting): the MConnection reads nothing
+   * more from this peer until it settles. A throw or rejection stops the peer.
+   */
+  #deliver(channelId: number, bytes: Uint8Array): void | Promise<void> {
     // Nothing is delivered once stopping began or an error was reported: this is what makes
     // "no receive after removePeer" hold even if the MConnection still has bytes buffered.
     if (this.#state !== "running" || this.#errored) return;
@@ -397,17 +424,50 @@ export class Peer implements PeerContract {
     const envelope: InboundEnvelope = decoded.member === undefined
       ? { channelId, src: this, message: decoded.message }
       : { channelId, src: this, message: decoded.message, member: decoded.member };
+    let r: void | Promise<void>;
     try {
-      route.reactor.receive(envelope);
+      r = route.reactor.receive(envelope);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.#logger.error("Reactor failed to handle a message", {
-        reactor: route.reactorName,
-        channel: channelId,
-        err,
-      });
-      this.#fail(protocolViolation(err, route.reactorName));
+      this.#receiveFailed(e, route.reactorName, channelId);
+      return;
     }
+    // Only a thenable is waited for; anything else a reactor returns is ignored.
+    if (r != null && typeof (r as Promise<void>).then === "function") {
+      const p = Promise.resolve(r).then(
+        () => {
+          if (this.#inflight === p) this.#inflight = undefined;
+        },
+        (e) => {
+          if (this.#inflight === p) this.#inflight = undefined;
+          this.#receiveFailed(e, route.reactorName, channelId);
+        },
+      );
+      this.#inflight = p;
+      return p;
+    }
+  }
+
+  /** Waits (bounded) for the in-flight `receive` to settle before the peer counts as stopped. */
+  async #drainReceive(p: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      p.then(() => false),
+      new Promise<boolean>((resolve) =>
+        timer = setTimeout(() => resolve(true), RECEIVE_DRAIN_TIMEOUT_MS)
+      ),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.#logger.error("Reactor receive still pending after the peer stopped; removing anyway", {
+        waitedMs: RECEIVE_DRAIN_TIMEOUT_MS,
+      });
+    }
+  }
+
+  #receiveFailed(e: unknown, reactor: string, channel: number): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.#logger.error("Reactor failed to handle a message", { reactor, channel, err });
+    this.#fail(protocolViolation(err, reactor));
   }
 
   #fail(reason: StopReason): void {

@@ -58,7 +58,7 @@ import {
   type SwitchState,
 } from "./switch_config.ts";
 import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
-import { IdReservations } from "./switch_admission.ts";
+import { IdReservations, isPreferredConn, PREFERRED_CONN_WAIT_MS } from "./switch_admission.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
 export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
@@ -81,6 +81,8 @@ export class Switch implements ReactorSwitch {
   /** The running `addPeer` calls of each peer: its removal waits for them. */
   readonly #adding = new WeakMap<Peer, Promise<void>>();
   readonly #ids = new IdReservations();
+  /** Preferred connections waiting for a node's admitted connection to go away. */
+  readonly #idWaiters = new Map<string, PromiseWithResolvers<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
@@ -404,8 +406,10 @@ export class Switch implements ReactorSwitch {
       // Every addPeer call of this peer ends before the first removePeer.
       await this.#adding.get(peer);
       await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
-      if (this.#peers.remove(peer)) this.#metrics.peersAdd(-1);
-      else this.#log.debug("error on peer removal", { peer: peer.id });
+      if (this.#peers.remove(peer)) {
+        this.#metrics.peersAdd(-1);
+        this.#idFreed(peer.id);
+      } else this.#log.debug("error on peer removal", { peer: peer.id });
     })();
     this.#removals.set(peer, p);
     return p;
@@ -510,11 +514,24 @@ export class Switch implements ReactorSwitch {
       conn.close();
       throw new NotStartedError("switch is not running");
     }
-    const ourId = this.transport.nodeInfo.id;
+    if (this.#shouldWaitForId(conn)) {
+      // Inbound: in the background, so the accept routine is not held up.
+      if (!conn.outbound) {
+        this.#track(this.#waitThenAdmit(conn)).catch((e) =>
+          this.#log.debug("Ignoring inbound connection: error while adding peer", { err: e })
+        );
+        return;
+      }
+      return this.#waitThenAdmit(conn);
+    }
+    return this.#reserveAndAdmit(conn);
+  }
+
+  async #reserveAndAdmit(conn: TransportConn): Promise<void> {
     const id = conn.nodeInfo.id;
-    // A connected peer keeps its connection (as in Go): a second one from the same node, be it
-    // a probe (a seed verifying our address) or a late cross-dial, is refused.
-    if (this.#peers.has(id) || this.#ids.reserve(conn, ourId) === "refused") {
+    // A peer reactors already see keeps its connection (as in Go): a second one from the same
+    // node, be it a probe (a seed verifying our address) or a late cross-dial, is refused.
+    if (this.#peers.has(id) || this.#ids.reserve(conn, this.transport.nodeInfo.id) === "refused") {
       conn.close();
       throw new DuplicatePeerIdError(id);
     }
@@ -522,7 +539,42 @@ export class Switch implements ReactorSwitch {
       await this.#admit(conn);
     } finally {
       this.#ids.release(conn);
+      this.#idFreed(id);
     }
+  }
+
+  /**
+   * True if `conn` is the preferred connection to a node whose other connection reactors
+   * already see (see `switch_admission.ts`): it waits for that one to go instead of being
+   * refused at once.
+   */
+  #shouldWaitForId(conn: TransportConn): boolean {
+    const ourId = this.transport.nodeInfo.id;
+    const id = conn.nodeInfo.id;
+    const existing = this.#peers.get(id)?.isOutbound ?? this.#ids.committed(id)?.outbound;
+    return existing !== undefined && isPreferredConn(conn.outbound, ourId, id) &&
+      !isPreferredConn(existing, ourId, id);
+  }
+
+  async #waitThenAdmit(conn: TransportConn): Promise<void> {
+    const id = conn.nodeInfo.id;
+    const deadline = performance.now() + PREFERRED_CONN_WAIT_MS;
+    while (this.#peers.has(id) || this.#ids.has(id)) {
+      const left = deadline - performance.now();
+      if (left <= 0 || !this.isRunning) break;
+      let w = this.#idWaiters.get(id);
+      if (w === undefined) this.#idWaiters.set(id, w = Promise.withResolvers<void>());
+      await wakeOrTimeout(w.promise, left, this.#ac.signal);
+    }
+    return this.#reserveAndAdmit(conn);
+  }
+
+  /** Wakes connections waiting for `id` to be free. */
+  #idFreed(id: string): void {
+    const w = this.#idWaiters.get(id);
+    if (w === undefined) return;
+    this.#idWaiters.delete(id);
+    w.resolve();
   }
 
   /** The add-peer flow of a connection holding its ID's reservation. */
@@ -547,7 +599,8 @@ export class Switch implements ReactorSwitch {
         peer,
         this.config.filterTimeoutMs,
       );
-      this.#checkReservation(conn);
+      // From here on reactors see the peer: no other connection may displace it.
+      if (!this.#ids.commit(conn)) throw new DuplicatePeerIdError(conn.nodeInfo.id);
     } catch (e) {
       conn.close();
       throw e;
@@ -594,4 +647,19 @@ export class Switch implements ReactorSwitch {
   #checkReservation(conn: TransportConn): void {
     if (!this.#ids.holds(conn)) throw new DuplicatePeerIdError(conn.nodeInfo.id);
   }
+}
+
+/** Resolves when `p` settles, after `ms`, or when `signal` aborts; cleans up after itself. */
+function wakeOrTimeout(p: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    p.then(done, done);
+  });
 }

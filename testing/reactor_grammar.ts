@@ -17,7 +17,8 @@
  * callback before `start` resolved nor after `stop`; a reactor whose `start` failed gets no
  * peer callback and no `stop`; `receive` only on the reactor's own channels, never while the
  * same peer's previous `receive` promise is pending, and never after `removePeer`; `addPeer`
- * never while `initPeer` is pending. Across the reactors of one switch: `start`s in
+ * never while `initPeer` is pending; `removePeer` never while any callback of that peer is
+ * pending; no promise settles after `stop`. Across the reactors of one switch: `start`s in
  * registration order, each after the previous one resolved; each peer's `initPeer`, `addPeer`
  * and `removePeer` calls in registration order, every `initPeer` before the first `addPeer`.
  * @module
@@ -159,7 +160,7 @@ export function checkReactorGrammar(
         const phase = peers.get(ev.peer);
         if (phase === undefined) bad(i, `removePeer(${ev.peer}) without initPeer`);
         else if (phase === "removed") bad(i, `removePeer(${ev.peer}) twice`);
-        for (const cb of ["initPeer", "addPeer"] as const) {
+        for (const cb of ["initPeer", "addPeer", "receive"] as const) {
           if (isPending(ev.peer, cb)) bad(i, `removePeer(${ev.peer}) while ${cb} pending`);
         }
         peers.set(ev.peer, "removed");

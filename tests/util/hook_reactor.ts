@@ -1,8 +1,9 @@
 /**
  * A {@link TestReactor} whose every callback can run a hook first (sync or async, throwing or
  * rejecting): what the lifecycle and backpressure tests use to play slow, failing and
- * misbehaving reactors. The bookkeeping of TestReactor (`added`, `removed`, `received`) happens
- * after the hook settled, so a test sees a callback as done only when the switch could.
+ * misbehaving reactors. The bookkeeping of TestReactor (`added`, `received`) happens after the
+ * hook settled, so a test sees a callback as done only when the switch could; `removed` is
+ * recorded before the hook runs.
  * @module
  */
 import type { InboundEnvelope, Peer, StopReason, StreamDescriptor } from "../../p2p/reactor_api.ts";
@@ -43,7 +44,9 @@ export class HookReactor extends TestReactor {
     return chain(this.hooks.addPeer?.(peer), () => super.addPeer(peer));
   }
   override removePeer(peer: Peer, reason: StopReason): void | Promise<void> {
-    return chain(this.hooks.removePeer?.(peer, reason), () => super.removePeer(peer, reason));
+    // Recorded first: a removal happened even if the hook then fails.
+    super.removePeer(peer, reason);
+    return this.hooks.removePeer?.(peer, reason);
   }
   override receive(env: InboundEnvelope): void | Promise<void> {
     return chain(this.hooks.receive?.(env), () => super.receive(env));
