@@ -118,6 +118,8 @@ export class Peer implements PeerContract {
   #stopRequest: StopReason | undefined;
   /** The reactor `receive` promise in flight, if any (at most one per peer). */
   #inflight: Promise<void> | undefined;
+  /** True during the synchronous part of a reactor's `receive` call. */
+  #delivering = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** Remote node ID (equal to the authenticated key's ID). */
@@ -271,7 +273,6 @@ export class Peer implements PeerContract {
           if (flush) await this.#mconn.flushStop();
           else await this.#mconn.stop();
         }
-        if (this.#inflight !== undefined) await this.#drainReceive(this.#inflight);
       } catch (e) {
         this.#logger.debug("Error while stopping peer", { err: e });
       } finally {
@@ -425,11 +426,15 @@ export class Peer implements PeerContract {
       ? { channelId, src: this, message: decoded.message }
       : { channelId, src: this, message: decoded.message, member: decoded.member };
     let r: void | Promise<void>;
+    // Marked before the call: the synchronous part of an async receive counts as in flight.
+    this.#delivering = true;
     try {
       r = route.reactor.receive(envelope);
     } catch (e) {
       this.#receiveFailed(e, route.reactorName, channelId);
       return;
+    } finally {
+      this.#delivering = false;
     }
     // Only a thenable is waited for; anything else a reactor returns is ignored.
     if (r != null && typeof (r as Promise<void>).then === "function") {
@@ -447,7 +452,19 @@ export class Peer implements PeerContract {
     }
   }
 
-  /** Waits (bounded) for the in-flight `receive` to settle before the peer counts as stopped. */
+  /** True while a reactor's `receive` promise for this peer is pending. */
+  get receiveInFlight(): boolean {
+    return this.#delivering || this.#inflight !== undefined;
+  }
+
+  /**
+   * Resolves once no `receive` of this peer is pending: at once, when it settles, or after
+   * {@link RECEIVE_DRAIN_TIMEOUT_MS} (logged). The switch calls it before `removePeer`.
+   */
+  settleReceive(): Promise<void> {
+    return this.#inflight === undefined ? Promise.resolve() : this.#drainReceive(this.#inflight);
+  }
+
   async #drainReceive(p: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([

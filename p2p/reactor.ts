@@ -13,13 +13,14 @@ import { AlreadyStartedError } from "./errors.ts";
 import type { StopReason } from "./stop_reason.ts";
 import type {
   InboundEnvelope,
+  Logger,
   Peer,
   ProtoMessage,
   Reactor,
   ReactorSwitch,
   StreamDescriptor,
 } from "./reactor_api.ts";
-import { type Logger, nopLogger } from "../libs/log.ts";
+import { nopLogger } from "../libs/log.ts";
 
 export type {
   ChannelDescriptor,
@@ -50,6 +51,7 @@ export class BaseReactor implements Reactor {
   #state: ReactorState = "created";
   readonly #abort = new AbortController();
 
+  /** A reactor called `name` (in logs) logging to `logger` (default: silent). */
   constructor(name: string, logger: Logger = nopLogger) {
     this.name = name;
     this.logger = logger;
@@ -116,6 +118,7 @@ export class BaseReactor implements Reactor {
 export class MessageCodecError extends Error {
   /** Channel the message belonged to. */
   readonly channelId: number;
+  /** `message` says what was wrong with the message on `channelId`. */
   constructor(channelId: number, message: string, options?: ErrorOptions) {
     super(`channel 0x${channelId.toString(16)}: ${message}`, options);
     this.name = "MessageCodecError";

@@ -34,6 +34,24 @@ export type {
   StopReason,
 } from "./stop_reason.ts";
 
+/** Key/value pairs attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/**
+ * The logger a reactor is given (`libs/log.ts`'s loggers implement it): one line per call,
+ * fields as key/value pairs.
+ */
+export interface Logger {
+  /** Detail for debugging; off by default. */
+  debug(msg: string, fields?: LogFields): void;
+  /** Routine events an operator may want to see. */
+  info(msg: string, fields?: LogFields): void;
+  /** Something went wrong and needs an operator's attention. */
+  error(msg: string, fields?: LogFields): void;
+  /** A child logger carrying `fields` on every line. */
+  with(fields: LogFields): Logger;
+}
+
 /** A protobuf message as protobufjs represents it (snake_case field names). */
 export type ProtoMessage = Record<string, unknown>;
 
@@ -193,8 +211,11 @@ export interface PeerSetView<P extends Peer = Peer> {
 
 /** Connected outbound and inbound peers (unconditional excluded) and dials in progress. */
 export interface PeerCounts {
+  /** Connected peers we dialed. */
   outbound: number;
+  /** Connected peers that dialed us. */
   inbound: number;
+  /** Dials in progress. */
   dialing: number;
 }
 
@@ -215,7 +236,10 @@ export interface ReactorSwitch {
   broadcast(envelope: Envelope): Promise<ReadonlyMap<string, boolean>>;
   /**
    * Stops `peer` for `reason` (a bare Error counts as a protocol violation); persistent peers
-   * are redialed. Called from `initPeer`, it keeps the peer from being added.
+   * are redialed. Called from `initPeer`, it keeps the peer from being added. Resolves once
+   * every reactor's `removePeer` ran, or, when called while that peer's `addPeer` or `receive`
+   * is in flight (maybe the caller's own), once the peer is stopped: awaiting it inside a
+   * callback never waits on itself.
    */
   stopPeerForError(peer: Peer, reason: StopReason | Error): Promise<void>;
   /** Stops `peer` without blame and without redial. */

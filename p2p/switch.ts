@@ -80,6 +80,8 @@ export class Switch implements ReactorSwitch {
   readonly #removals = new WeakMap<Peer, Promise<void>>();
   /** The running `addPeer` calls of each peer: its removal waits for them. */
   readonly #adding = new WeakMap<Peer, Promise<void>>();
+  /** Peers whose `addPeer` calls are running. */
+  readonly #addingNow = new Set<Peer>();
   readonly #ids = new IdReservations();
   /** Preferred connections waiting for a node's admitted connection to go away. */
   readonly #idWaiters = new Map<string, PromiseWithResolvers<void>>();
@@ -339,7 +341,8 @@ export class Switch implements ReactorSwitch {
    * Reactors need not await it; the switch tracks it.
    */
   stopPeerForError(peer: PeerContract, reason: StopReason | Error): Promise<void> {
-    return this.#track(this.#stopPeerForError(this.#own(peer), toStopReason(reason)));
+    const own = this.#own(peer);
+    return this.#whenStopped(own, this.#track(this.#stopPeerForError(own, toStopReason(reason))));
   }
 
   async #stopPeerForError(peer: Peer, reason: StopReason): Promise<void> {
@@ -383,7 +386,21 @@ export class Switch implements ReactorSwitch {
   /** Stops `peer` without blame and without redial (seed mode). */
   stopPeerGracefully(peer: PeerContract): Promise<void> {
     this.#log.info("Stopping peer gracefully", { peer });
-    return this.#track(this.#stopAndRemovePeer(this.#own(peer), GRACEFUL));
+    const own = this.#own(peer);
+    return this.#whenStopped(own, this.#track(this.#stopAndRemovePeer(own, GRACEFUL)));
+  }
+
+  /**
+   * What a stop call resolves with: the removal, unless a callback of that peer is in flight
+   * (its `addPeer` or `receive`, maybe the very caller, which the removal waits for): then once
+   * the peer is stopped, so a reactor awaiting the stop from inside that callback cannot wait
+   * on itself.
+   */
+  #whenStopped(peer: Peer, removal: Promise<void>): Promise<void> {
+    if (peer.receiveInFlight || this.#addingNow.has(peer)) {
+      return Promise.race([removal, peer.quit()]);
+    }
+    return removal;
   }
 
   /** The switch's own peer object behind a contract `Peer` (reactors only get ours). */
@@ -403,8 +420,9 @@ export class Switch implements ReactorSwitch {
     p = (async () => {
       peer.closeConn();
       await peer.stop();
-      // Every addPeer call of this peer ends before the first removePeer.
+      // Every addPeer and receive call of this peer ends before the first removePeer.
       await this.#adding.get(peer);
+      await peer.settleReceive();
       await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
       if (this.#peers.remove(peer)) {
         this.#metrics.peersAdd(-1);
@@ -635,7 +653,9 @@ export class Switch implements ReactorSwitch {
     }
     this.#ids.release(conn);
     this.#metrics.peersAdd(1);
+    this.#addingNow.add(peer);
     const adding = this.#table.addPeer(peer).then((f) => {
+      this.#addingNow.delete(peer);
       if (f) void this.stopPeerForError(peer, protocolViolation(f.err, f.name));
     });
     this.#adding.set(peer, adding);

@@ -149,6 +149,7 @@ export class ReactorTable {
 export class ReactorStartError extends Error {
   /** Name of the reactor whose start failed. */
   readonly reactor: string;
+  /** `reactor`'s start failed with `cause`. */
   constructor(reactor: string, cause: unknown) {
     super(`failed to start ${reactor}: ${asError(cause).message}`, { cause });
     this.name = "ReactorStartError";

@@ -9,7 +9,7 @@
  * one a Go node rejects too.
  * @module
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
 import { protoType, registerProtoFiles } from "../p2p/proto.ts";
 import { isValidRoundStep, type RoundStepUpdate } from "./peer_state.ts";
 

@@ -59,7 +59,9 @@ export type ReactorEvent =
 
 /** One broken rule, with the index of the offending event (or the length for end-of-trace). */
 export interface GrammarViolation {
+  /** Index of the offending event (the trace length for an incomplete trace). */
   readonly index: number;
+  /** What is wrong. */
   readonly message: string;
 }
 
@@ -200,7 +202,9 @@ export function checkReactorGrammar(
 
 /** A recorded reactor with its registration name, for {@link checkSwitchGrammar}. */
 export interface NamedTrace {
+  /** The reactor's registration name. */
   readonly name: string;
+  /** Its recorded calls. */
   readonly events: readonly ReactorEvent[];
 }
 

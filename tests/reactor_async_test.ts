@@ -124,7 +124,8 @@ function misbehaving(
     if (peer.id !== target()) return;
     if (how === "throw") throw new Error(`${cb} throws`);
     if (how === "reject") return Promise.reject(new Error(`${cb} rejects`));
-    void reactor.switch!.stopPeerForError(peer, new Error(`${cb} stops the peer`));
+    // Awaited (returned): stopping a peer from inside its own callback must not wait on itself.
+    return reactor.switch!.stopPeerForError(peer, new Error(`${cb} stops the peer`));
   };
   if (cb === "receive") reactor.hooks.receive = (env) => act(env.src);
   else if (cb === "removePeer") reactor.hooks.removePeer = (p) => act(p);
