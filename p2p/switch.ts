@@ -7,7 +7,11 @@
  * `removePeer`) and `start`/`stop` visit reactors in registration order (Go iterates a map, so
  * its order is random; nothing may depend on either).
  *
- * Deviations from Go, all deliberate: a peer that failed to start after `initPeer` gets
+ * Deviations from Go, all deliberate: peers are admitted only after every reactor's `start`
+ * resolved, and a failed start leaves the switch stopped (Go runs reactors' OnStart inside a
+ * switch already marked running); one peer management per node ID at a time, with a
+ * deterministic winner of a cross-dial (`switch_admission.ts`, `switch_add_peer.ts`); peer
+ * callbacks may be async and are awaited; a peer that failed to start after `initPeer` gets
  * `removePeer` (Go leaks it); a peer arriving while the switch stops is closed (Go leaves the
  * socket open); a reactor's protocol-violation stop of a persistent peer redials after a
  * cooldown (Go: at once); `broadcast` reports the result per peer ID.
@@ -17,7 +21,7 @@ import { NotStartedError } from "./errors.ts";
 import { idAddressString, NetAddress } from "./netaddress.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { Peer } from "./peer.ts";
-import { DuplicatePeerIdError, type IPeerSet, PeerSet } from "./peer_set.ts";
+import { type IPeerSet, PeerSet } from "./peer_set.ts";
 import type {
   Envelope,
   Peer as PeerContract,
@@ -29,7 +33,6 @@ import { abortableSleep, Reconnector, type Sleep } from "./reconnect.ts";
 import {
   describeStopReason,
   GRACEFUL,
-  protocolViolation,
   SHUTDOWN,
   type StopReason,
   toStopReason,
@@ -50,15 +53,13 @@ import {
   DEFAULT_SWITCH_CONFIG,
   type PeerCounts,
   type PeerFilter,
-  PeerFilteredError,
   ReactorRegistrationError,
-  runPeerFilters,
   type SwitchConfig,
   type SwitchOptions,
   type SwitchState,
 } from "./switch_config.ts";
 import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
-import { IdReservations, isPreferredConn, PREFERRED_CONN_WAIT_MS } from "./switch_admission.ts";
+import { PeerAdmission } from "./switch_add_peer.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
 export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
@@ -78,17 +79,11 @@ export class Switch implements ReactorSwitch {
   readonly #peers = new PeerSet();
   readonly #dialing = new Map<string, NetAddress>();
   readonly #removals = new WeakMap<Peer, Promise<void>>();
-  /** The running `addPeer` calls of each peer: its removal waits for them. */
-  readonly #adding = new WeakMap<Peer, Promise<void>>();
-  /** Peers whose `addPeer` calls are running. */
-  readonly #addingNow = new Set<Peer>();
-  readonly #ids = new IdReservations();
-  /** Preferred connections waiting for a node's admitted connection to go away. */
-  readonly #idWaiters = new Map<string, PromiseWithResolvers<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
   readonly #classes = new PeerClasses();
+  readonly #admission: PeerAdmission;
   #state: SwitchState = "created";
   #acceptLoop: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
@@ -103,6 +98,22 @@ export class Switch implements ReactorSwitch {
     this.#peerFilters = opts.peerFilters ?? [];
     this.#sleep = opts.sleep ?? abortableSleep;
     this.#random = opts.random ?? Math.random;
+    this.#admission = new PeerAdmission({
+      log: this.#log,
+      metrics: this.#metrics,
+      peers: this.#peers,
+      table: this.#table,
+      classes: this.#classes,
+      peerFilters: this.#peerFilters,
+      config: this.config,
+      signal: this.#ac.signal,
+      ourId: () => this.transport.nodeInfo.id,
+      isRunning: () => this.isRunning,
+      starting: () => this.#state === "starting" ? this.#starting : undefined,
+      stopPeerForError: (p, reason) => void this.stopPeerForError(p, reason),
+      track: (p) => this.#track(p),
+      markRemoved: (p) => this.#removals.set(p, Promise.resolve()),
+    });
     this.#reconnector = new Reconnector({
       dial: (addr) => this.#redial(addr),
       signal: this.#ac.signal,
@@ -219,7 +230,8 @@ export class Switch implements ReactorSwitch {
   }
   /** Dialing that ID, connected to it, or (unless duplicate IPs are allowed) to its IP. */
   isDialingOrExistingAddress(addr: NetAddress): boolean {
-    return this.#dialing.has(addr.id) || this.#peers.has(addr.id) || this.#ids.has(addr.id) ||
+    return this.#dialing.has(addr.id) || this.#peers.has(addr.id) ||
+      this.#admission.isReserved(addr.id) ||
       (!this.config.allowDuplicateIP && this.#peers.hasIP(addr.ip));
   }
   /** True while a redial loop for this ID is running (cooldown included). */
@@ -397,7 +409,7 @@ export class Switch implements ReactorSwitch {
    * on itself.
    */
   #whenStopped(peer: Peer, removal: Promise<void>): Promise<void> {
-    if (peer.receiveInFlight || this.#addingNow.has(peer)) {
+    if (peer.receiveInFlight || this.#admission.isAdding(peer)) {
       return Promise.race([removal, peer.quit()]);
     }
     return removal;
@@ -421,12 +433,12 @@ export class Switch implements ReactorSwitch {
       peer.closeConn();
       await peer.stop();
       // Every addPeer and receive call of this peer ends before the first removePeer.
-      await this.#adding.get(peer);
+      await this.#admission.adding(peer);
       await peer.settleReceive();
       await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
       if (this.#peers.remove(peer)) {
         this.#metrics.peersAdd(-1);
-        this.#idFreed(peer.id);
+        this.#admission.idFreed(peer.id);
       } else this.#log.debug("error on peer removal", { peer: peer.id });
     })();
     this.#removals.set(peer, p);
@@ -517,169 +529,8 @@ export class Switch implements ReactorSwitch {
 
   // ---- adding a peer -----------------------------------------------------------------------
 
-  /**
-   * Go's `addPeer` (spec §7.3): reserve the ID → filters → initPeer on every reactor → start →
-   * peer set → addPeer on every reactor. On failure the connection is closed and the error
-   * rethrown; a reactor that saw `initPeer` always sees `removePeer`. The ID stays reserved
-   * from before the filters until the peer is in the set, so a second connection to the same
-   * node cannot start its own sequence meanwhile (see `switch_admission.ts`).
-   */
-  async #addPeer(conn: TransportConn): Promise<void> {
-    // An outbound connection made while the reactors start waits for them (accepts only begin
-    // once they all started).
-    if (this.#state === "starting") await this.#starting!.catch(() => {});
-    if (!this.isRunning) {
-      conn.close();
-      throw new NotStartedError("switch is not running");
-    }
-    if (this.#shouldWaitForId(conn)) {
-      // Inbound: in the background, so the accept routine is not held up.
-      if (!conn.outbound) {
-        this.#track(this.#waitThenAdmit(conn)).catch((e) =>
-          this.#log.debug("Ignoring inbound connection: error while adding peer", { err: e })
-        );
-        return;
-      }
-      return this.#waitThenAdmit(conn);
-    }
-    return this.#reserveAndAdmit(conn);
+  /** The add-peer flow (`switch_add_peer.ts`); on failure the connection is closed. */
+  #addPeer(conn: TransportConn): Promise<void> {
+    return this.#admission.addPeer(conn);
   }
-
-  async #reserveAndAdmit(conn: TransportConn): Promise<void> {
-    const id = conn.nodeInfo.id;
-    // A peer reactors already see keeps its connection (as in Go): a second one from the same
-    // node, be it a probe (a seed verifying our address) or a late cross-dial, is refused.
-    if (this.#peers.has(id) || this.#ids.reserve(conn, this.transport.nodeInfo.id) === "refused") {
-      conn.close();
-      throw new DuplicatePeerIdError(id);
-    }
-    try {
-      await this.#admit(conn);
-    } finally {
-      this.#ids.release(conn);
-      this.#idFreed(id);
-    }
-  }
-
-  /**
-   * True if `conn` is the preferred connection to a node whose other connection reactors
-   * already see (see `switch_admission.ts`): it waits for that one to go instead of being
-   * refused at once.
-   */
-  #shouldWaitForId(conn: TransportConn): boolean {
-    const ourId = this.transport.nodeInfo.id;
-    const id = conn.nodeInfo.id;
-    const existing = this.#peers.get(id)?.isOutbound ?? this.#ids.committed(id)?.outbound;
-    return existing !== undefined && isPreferredConn(conn.outbound, ourId, id) &&
-      !isPreferredConn(existing, ourId, id);
-  }
-
-  async #waitThenAdmit(conn: TransportConn): Promise<void> {
-    const id = conn.nodeInfo.id;
-    const deadline = performance.now() + PREFERRED_CONN_WAIT_MS;
-    while (this.#peers.has(id) || this.#ids.has(id)) {
-      const left = deadline - performance.now();
-      if (left <= 0 || !this.isRunning) break;
-      let w = this.#idWaiters.get(id);
-      if (w === undefined) this.#idWaiters.set(id, w = Promise.withResolvers<void>());
-      await wakeOrTimeout(w.promise, left, this.#ac.signal);
-    }
-    return this.#reserveAndAdmit(conn);
-  }
-
-  /** Wakes connections waiting for `id` to be free. */
-  #idFreed(id: string): void {
-    const w = this.#idWaiters.get(id);
-    if (w === undefined) return;
-    this.#idWaiters.delete(id);
-    w.resolve();
-  }
-
-  /** The add-peer flow of a connection holding its ID's reservation. */
-  async #admit(conn: TransportConn): Promise<void> {
-    let peer: Peer;
-    try {
-      const persistent = await this.#classes.isPersistentConn(conn);
-      peer = new Peer({
-        conn,
-        persistent,
-        channels: this.#table.channels,
-        routes: this.#table.routes,
-        onPeerError: (p, reason) => void this.stopPeerForError(p, reason),
-        mconnConfig: this.config.mconnConfig,
-        logger: this.#log,
-        metrics: this.#metrics,
-      });
-      this.#checkReservation(conn);
-      await runPeerFilters(
-        this.#peerFilters,
-        this.#peers.snapshot(),
-        peer,
-        this.config.filterTimeoutMs,
-      );
-      // From here on reactors see the peer: no other connection may displace it.
-      if (!this.#ids.commit(conn)) throw new DuplicatePeerIdError(conn.nodeInfo.id);
-    } catch (e) {
-      conn.close();
-      throw e;
-    }
-    if (!this.isRunning) {
-      this.#log.error("Won't start a peer - switch is not running", { peer });
-      peer.closeConn();
-      return;
-    }
-    const initialized: string[] = [];
-    let failure: StopReason | undefined;
-    try {
-      failure = await this.#table.initPeer(peer, initialized, () => peer.stopRequest);
-      if (failure === undefined && !this.isRunning) failure = SHUTDOWN;
-      if (failure === undefined) {
-        peer.start();
-        this.#peers.add(peer);
-      }
-    } catch (e) {
-      failure = protocolViolation(e instanceof Error ? e : new Error(String(e)));
-    }
-    if (failure !== undefined) {
-      const err = failure.kind === "protocol_violation" || failure.kind === "connection_error"
-        ? failure.error
-        : new PeerFilteredError(`peer ${peer.id} not added: ${describeStopReason(failure)}`);
-      this.#log.error("Error starting peer", { err, peer });
-      peer.closeConn();
-      await peer.stop();
-      await this.#table.removePeer(peer, failure, initialized, this.#log);
-      this.#removals.set(peer, Promise.resolve());
-      throw err;
-    }
-    this.#ids.release(conn);
-    this.#metrics.peersAdd(1);
-    this.#addingNow.add(peer);
-    const adding = this.#table.addPeer(peer).then((f) => {
-      this.#addingNow.delete(peer);
-      if (f) void this.stopPeerForError(peer, protocolViolation(f.err, f.name));
-    });
-    this.#adding.set(peer, adding);
-    await adding;
-    this.#log.debug("Added peer", { peer });
-  }
-
-  /** Throws (quietly: a duplicate) if a preferred connection took this one's ID over. */
-  #checkReservation(conn: TransportConn): void {
-    if (!this.#ids.holds(conn)) throw new DuplicatePeerIdError(conn.nodeInfo.id);
-  }
-}
-
-/** Resolves when `p` settles, after `ms`, or when `signal` aborts; cleans up after itself. */
-function wakeOrTimeout(p: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    p.then(done, done);
-  });
 }
