@@ -1,7 +1,7 @@
 /**
  * switchyard as a library: the reactor contract and its helpers, building and starting a switch
- * in code, node keys and NodeInfo. (The daemon itself, with its config file, address book, RPC
- * and metrics, is `main.ts`.) A CometBFT
+ * in code (with the settings of a switchyard home's `config.toml` if wanted), node keys and
+ * NodeInfo. (The daemon itself, with its address book, RPC and metrics, is `main.ts`.) A CometBFT
  * v0.38-compatible p2p stack (SecretConnection, MConnection, Switch, PEX) in TypeScript on Deno.
  *
  * Writing a reactor: implement {@link Reactor} (or extend {@link BaseReactor}), declare its
@@ -73,6 +73,13 @@ export type { SwitchState } from "./p2p/switch_config.ts";
 export { ReactorRegistrationError } from "./p2p/switch_config.ts";
 export { ReactorStartError } from "./p2p/switch_reactors.ts";
 export { AlreadyStartedError, InvalidParametersError, NotStartedError } from "./p2p/errors.ts";
+
+// ---- configuration ---------------------------------------------------------------------------
+export {
+  loadSwitchConfig,
+  type SwitchConfigFileOptions,
+  type SwitchConfigFromFile,
+} from "./node/switch_config_file.ts";
 
 // ---- keys, addresses, NodeInfo ---------------------------------------------------------------
 export { isValidId, NodeKey, pubKeyToId, validateId } from "./p2p/key.ts";
