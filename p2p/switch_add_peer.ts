@@ -24,21 +24,31 @@ import type { Logger } from "../libs/log.ts";
 
 /** What the add-peer flow needs from the switch. */
 export interface AdmitContext {
+  /** The switch's logger. */
   readonly log: Logger;
+  /** The switch's metrics. */
   readonly metrics: P2PMetrics;
+  /** The connected peers. */
   readonly peers: PeerSet;
+  /** The registered reactors and their channels. */
   readonly table: ReactorTable;
+  /** Persistent / unconditional / private peers. */
   readonly classes: PeerClasses;
+  /** The switch's peer filters. */
   readonly peerFilters: readonly PeerFilter[];
+  /** The switch's settings. */
   readonly config: Readonly<SwitchConfig>;
   /** Aborted when the switch stops. */
   readonly signal: AbortSignal;
+  /** Our node ID. */
   ourId(): string;
+  /** True while the switch runs. */
   isRunning(): boolean;
   /** The reactors' start while the switch is starting, else undefined. */
   starting(): Promise<void> | undefined;
   /** The switch's `stopPeerForError` (tracked by the switch). */
   stopPeerForError(peer: Peer, reason: StopReason): void;
+  /** Tracks a background task so the switch's stop waits for it. */
   track<T>(p: Promise<T>): Promise<T>;
   /** Records that `peer` (never added) has been removed already. */
   markRemoved(peer: Peer): void;
