@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
   DEFAULT_MAX_PENDING_HANDSHAKES,
   DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
+  DEFAULT_MAX_WAITING_SENDS_PER_PEER,
   DEFAULT_METRICS_MAX_OPEN_CONNECTIONS,
   DEFAULT_METRICS_NAMESPACE,
   DEFAULT_NODE_KEY_FILE,
@@ -367,6 +368,14 @@ export const KEYS: readonly KeySpec[] = [
     DEFAULT_MAX_PENDING_HANDSHAKES_PER_IP,
     "switchyard: inbound handshakes allowed from one IP at the same time (more are closed);\n" +
       "0 = no per-IP cap",
+    OURS,
+  ),
+  k(
+    "p2p.max_waiting_sends_per_peer",
+    "maxWaitingSendsPerPeer",
+    "int",
+    DEFAULT_MAX_WAITING_SENDS_PER_PEER,
+    "switchyard: reactor sends that may wait for queue room on one peer at once (more fail at once)",
     OURS,
   ),
   k(

@@ -59,6 +59,11 @@ export const DEFAULT_PING_INTERVAL = "60s";
 export const DEFAULT_PONG_TIMEOUT = "45s";
 /** `p2p.reactor_error_redial_cooldown`: persistent peers stopped by a reactor error wait this long. */
 export const DEFAULT_REACTOR_ERROR_REDIAL_COOLDOWN = "60s";
+/**
+ * `p2p.max_waiting_sends_per_peer`: reactor sends that may wait for send-queue room on one peer
+ * at once; past it `send` returns false at once (the MConnection's `DEFAULT_MAX_WAITING_SENDS`).
+ */
+export const DEFAULT_MAX_WAITING_SENDS_PER_PEER = 1024;
 /** `p2p.max_pending_handshakes`: inbound connections allowed mid-handshake at once. */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
 /** `p2p.max_pending_handshakes_per_ip`: inbound handshakes in flight from one IP at once. */
@@ -185,6 +190,7 @@ export interface P2PConfig {
   reactorErrorRedialCooldownMs: number;
   maxPendingHandshakes: number;
   maxPendingHandshakesPerIp: number;
+  maxWaitingSendsPerPeer: number;
   /** IPs, CIDR ranges and node IDs never connected to. */
   denyList: string[];
   seed: SeedConfig;

@@ -178,6 +178,7 @@ export class Node {
           flushThrottleMs: config.p2p.flushThrottleTimeoutMs,
           pingIntervalMs: config.p2p.pingIntervalMs,
           pongTimeoutMs: config.p2p.pongTimeoutMs,
+          maxWaitingSends: config.p2p.maxWaitingSendsPerPeer,
         },
       },
     });

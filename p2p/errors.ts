@@ -97,6 +97,7 @@ export class ConnectionClosedError extends P2PError {
 
 /** An argument was not acceptable (bad address, bad key file...). */
 export class InvalidParametersError extends Error {
+  /** `message` says which parameter and why. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "InvalidParametersError";
@@ -105,6 +106,7 @@ export class InvalidParametersError extends Error {
 
 /** A service was started twice. */
 export class AlreadyStartedError extends Error {
+  /** `message` names the service. */
   constructor(message = "already started") {
     super(message);
     this.name = "AlreadyStartedError";
@@ -113,6 +115,7 @@ export class AlreadyStartedError extends Error {
 
 /** A service method needs the service to be running. */
 export class NotStartedError extends Error {
+  /** `message` names the service. */
   constructor(message = "not started") {
     super(message);
     this.name = "NotStartedError";

@@ -113,6 +113,7 @@ export function signingBackend(): "native" | "noble" | "undecided" {
 
 let nativeSigning: boolean | undefined;
 
+/** A node's Ed25519 key (Go `p2p.NodeKey`): its ID, signing, and the `node_key.json` file. */
 export class NodeKey {
   /** 64 bytes: 32-byte seed followed by the 32-byte public key (Go's layout). */
   readonly privKey: Uint8Array;

@@ -12,7 +12,8 @@ export type SendFailureReason =
   | "unknown_channel" // no reactor registered the channel
   | "channel_not_advertised" // the peer did not list the channel in its NodeInfo
   | "marshal_error" // the message did not fit the channel's protobuf type
-  | "queue_full"; // the channel's send queue stayed full (trySend at once, send after 10 s)
+  | "queue_full" // the channel's send queue stayed full (trySend at once, send after 10 s)
+  | "too_many_waiting"; // send had to wait but max_waiting_sends_per_peer senders already did
 
 /** Outcome of one outbound dial attempt, as a counter label. */
 export type DialOutcome =

@@ -29,13 +29,17 @@ export const DEFAULT_LISTEN_ADDR = "tcp://0.0.0.0:26656";
 
 /** Protocol versions; only `block` is compared between peers. */
 export interface ProtocolVersion {
+  /** P2P protocol version (8 for CometBFT v0.38). */
   p2p: number;
+  /** Block protocol version (11 for CometBFT v0.38); peers must agree. */
   block: number;
+  /** Application protocol version. */
   app: number;
 }
 
 /** A node's self-description (Go `DefaultNodeInfo`). */
 export interface NodeInfo {
+  /** Protocol versions. */
   protocolVersion: ProtocolVersion;
   /** Node ID (protobuf `default_node_id`, JSON `id`). */
   id: string;
@@ -47,14 +51,19 @@ export interface NodeInfo {
   version: string;
   /** One byte per channel ID, in advertised order. */
   channels: Uint8Array;
+  /** Human-readable node name. */
   moniker: string;
+  /** Tx indexer state (`on`/`off`) and RPC address, as CometBFT reports them. */
   other: { txIndex: string; rpcAddress: string };
 }
 
 /** Parameters of {@link makeNodeInfo}. */
 export interface MakeNodeInfoParams {
+  /** Our node ID. */
   id: string;
+  /** Chain ID. */
   network: string;
+  /** Human-readable node name. */
   moniker: string;
   /** Channel IDs we serve, in registration order. */
   channels: Uint8Array | readonly number[];

@@ -19,19 +19,30 @@ import { PROTOCOL_VIOLATION_CODES } from "./conn/mconnection_status.ts";
 import type { ByteStream } from "./conn/stream.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { NetAddress } from "./netaddress.ts";
+import type { ChannelCodec } from "./reactor.ts";
 import type {
-  ChannelCodec,
   Envelope,
   InboundEnvelope,
+  Peer as PeerContract,
+  PeerState,
   Reactor,
+  SendOptions,
   StreamDescriptor,
-} from "./reactor.ts";
+} from "./reactor_api.ts";
 import { connectionError, protocolViolation, type StopReason } from "./stop_reason.ts";
 import { nopMetrics, type P2PMetrics, type SendFailureReason } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 
 /** The abort reason of every peer's quit signal (an AbortError, made once). */
 const PEER_STOPPED = new DOMException("peer stopped", "AbortError");
+
+/**
+ * How long a stopping peer waits for a reactor's pending `receive` promise before it is removed
+ * anyway (logged): `removePeer` never overlaps a `receive` of the same peer unless a reactor
+ * ignores {@link Peer.quitSignal} this long. The longest a `send` waits, so a relaying reactor
+ * that awaits its send always fits.
+ */
+export const RECEIVE_DRAIN_TIMEOUT_MS = 10_000;
 
 /** How often the pending-send gauge is sampled (Go's `metricsTickerDuration`). */
 export const METRICS_TICKER_MS = 10_000;
@@ -79,19 +90,10 @@ export interface PeerOptions {
   metrics?: P2PMetrics;
 }
 
-/** Lifecycle states of a peer. */
-export type PeerState = "created" | "running" | "stopping" | "stopped";
+export type { PeerState, SendOptions };
 
-/** Options of `send`. */
-export interface SendOptions {
-  /** How long to wait for queue room (default {@link DEFAULT_SEND_TIMEOUT_MS}). */
-  timeoutMs?: number;
-  /** Gives up early when aborted. */
-  signal?: AbortSignal;
-}
-
-/** A connected peer, shared by all reactors. */
-export class Peer {
+/** A connected peer, shared by all reactors (implements the contract's `Peer`). */
+export class Peer implements PeerContract {
   readonly #conn: PeerConn;
   readonly #mconn: MConnection;
   readonly #routes: ReadonlyMap<number, ChannelRoute>;
@@ -108,10 +110,16 @@ export class Peer {
     channel_not_advertised: 0,
     marshal_error: 0,
     queue_full: 0,
+    too_many_waiting: 0,
   };
   #state: PeerState = "created";
   #stopPromise: Promise<void> | undefined;
   #errored = false;
+  #stopRequest: StopReason | undefined;
+  /** The reactor `receive` promise in flight, if any (at most one per peer). */
+  #inflight: Promise<void> | undefined;
+  /** True during the synchronous part of a reactor's `receive` call. */
+  #delivering = false;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** Remote node ID (equal to the authenticated key's ID). */
@@ -190,9 +198,29 @@ export class Peer {
   status(): ReturnType<MConnection["status"]> {
     return this.#mconn.status();
   }
+  /** True while this peer's socket reads wait for a reactor's `receive` promise to settle. */
+  get receivePaused(): boolean {
+    return this.#mconn.receivePaused;
+  }
+  /** Sends waiting for queue room on this peer now (bounded by `maxWaitingSends`). */
+  get waitingSends(): number {
+    return this.#mconn.waitingSends;
+  }
   /** How many sends failed, per reason (the observable side of `send` returning false). */
   get sendFailures(): Readonly<Record<SendFailureReason, number>> {
     return this.#sendFailures;
+  }
+
+  /**
+   * A stop asked for while the peer was not started yet (a reactor called `stopPeerForError`
+   * from `initPeer`): the switch then does not add the peer.
+   */
+  get stopRequest(): StopReason | undefined {
+    return this.#stopRequest;
+  }
+  /** Records a stop asked for before start (the first reason is kept). */
+  requestStop(reason: StopReason): void {
+    this.#stopRequest ??= reason;
   }
 
   /** Reads a value of the per-peer store. */
@@ -288,6 +316,9 @@ export class Peer {
   ): Promise<boolean> {
     const why = this.#checkChannel(channelId);
     if (why !== undefined) return this.#failedSend(why, channelId);
+    if (this.#mconn.waitingSendsFull && !this.#mconn.canSend(channelId)) {
+      return this.#failedSend("too_many_waiting", channelId);
+    }
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.quitSignal]) : this.quitSignal;
     let ok: boolean;
     try {
@@ -369,8 +400,12 @@ export class Peer {
     return false;
   }
 
-  /** Routes one received message to its reactor (Go `createMConnection`'s `onReceive`). */
-  #deliver(channelId: number, bytes: Uint8Array): void {
+  /**
+   * Routes one received message to its reactor (Go `createMConnection`'s `onReceive`). When the
+   * reactor returns a promise, so does this (never rejecting): the MConnection reads nothing
+   * more from this peer until it settles. A throw or rejection stops the peer.
+   */
+  #deliver(channelId: number, bytes: Uint8Array): void | Promise<void> {
     // Nothing is delivered once stopping began or an error was reported: this is what makes
     // "no receive after removePeer" hold even if the MConnection still has bytes buffered.
     if (this.#state !== "running" || this.#errored) return;
@@ -390,17 +425,66 @@ export class Peer {
     const envelope: InboundEnvelope = decoded.member === undefined
       ? { channelId, src: this, message: decoded.message }
       : { channelId, src: this, message: decoded.message, member: decoded.member };
+    let r: void | Promise<void>;
+    // Marked before the call: the synchronous part of an async receive counts as in flight.
+    this.#delivering = true;
     try {
-      route.reactor.receive(envelope);
+      r = route.reactor.receive(envelope);
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.#logger.error("Reactor failed to handle a message", {
-        reactor: route.reactorName,
-        channel: channelId,
-        err,
-      });
-      this.#fail(protocolViolation(err, route.reactorName));
+      this.#receiveFailed(e, route.reactorName, channelId);
+      return;
+    } finally {
+      this.#delivering = false;
     }
+    // Only a thenable is waited for; anything else a reactor returns is ignored.
+    if (r != null && typeof (r as Promise<void>).then === "function") {
+      const p = Promise.resolve(r).then(
+        () => {
+          if (this.#inflight === p) this.#inflight = undefined;
+        },
+        (e) => {
+          if (this.#inflight === p) this.#inflight = undefined;
+          this.#receiveFailed(e, route.reactorName, channelId);
+        },
+      );
+      this.#inflight = p;
+      return p;
+    }
+  }
+
+  /** True while a reactor's `receive` promise for this peer is pending. */
+  get receiveInFlight(): boolean {
+    return this.#delivering || this.#inflight !== undefined;
+  }
+
+  /**
+   * Resolves once no `receive` of this peer is pending: at once, when it settles, or after
+   * {@link RECEIVE_DRAIN_TIMEOUT_MS} (logged). The switch calls it before `removePeer`.
+   */
+  settleReceive(): Promise<void> {
+    return this.#inflight === undefined ? Promise.resolve() : this.#drainReceive(this.#inflight);
+  }
+
+  async #drainReceive(p: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      p.then(() => false),
+      new Promise<boolean>((resolve) =>
+        timer = setTimeout(() => resolve(true), RECEIVE_DRAIN_TIMEOUT_MS)
+      ),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.#logger.error("Reactor receive still pending after the peer stopped; removing anyway", {
+        waitedMs: RECEIVE_DRAIN_TIMEOUT_MS,
+      });
+    }
+  }
+
+  #receiveFailed(e: unknown, reactor: string, channel: number): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.#logger.error("Reactor failed to handle a message", { reactor, channel, err });
+    this.#fail(protocolViolation(err, reactor));
   }
 
   #fail(reason: StopReason): void {

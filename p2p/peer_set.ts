@@ -6,20 +6,10 @@
  */
 import { RejectedError } from "./errors.ts";
 import type { Peer } from "./peer.ts";
+import type { PeerSetView } from "./reactor_api.ts";
 
-/** Read-only view of a peer set (Go's `IPeerSet`). */
-export interface IPeerSet {
-  /** True if a peer with this node ID is in the set. */
-  has(id: string): boolean;
-  /** True if any peer's remote IP equals `ip` (canonical text form). */
-  hasIP(ip: string): boolean;
-  /** The peer with this node ID. */
-  get(id: string): Peer | undefined;
-  /** Peers in insertion order. */
-  list(): readonly Peer[];
-  /** Number of peers. */
-  readonly size: number;
-}
+/** Read-only view of a peer set (Go's `IPeerSet`), holding the switch's peer objects. */
+export type IPeerSet = PeerSetView<Peer>;
 
 /** A peer with the same node ID is already connected (Go: `duplicate ID<…>`). */
 export class DuplicatePeerIdError extends RejectedError {

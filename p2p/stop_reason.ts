@@ -8,13 +8,17 @@
 
 /** The connection failed: socket error, EOF, pong timeout, MConnection framing error. */
 export interface ConnectionErrorReason {
+  /** Discriminant. */
   readonly kind: "connection_error";
+  /** What failed. */
   readonly error: Error;
 }
 
 /** The peer misbehaved at the protocol level: a reactor said so, or its message did not decode. */
 export interface ProtocolViolationReason {
+  /** Discriminant. */
   readonly kind: "protocol_violation";
+  /** What the peer did wrong. */
   readonly error: Error;
   /** Name of the reactor that reported it (or whose channel carried the bad message). */
   readonly reactor?: string;
@@ -22,11 +26,13 @@ export interface ProtocolViolationReason {
 
 /** Stopped on purpose without blame (e.g. a seed node after exchanging addresses). */
 export interface GracefulReason {
+  /** Discriminant. */
   readonly kind: "graceful";
 }
 
 /** Our own node is shutting down. */
 export interface ShutdownReason {
+  /** Discriminant. */
   readonly kind: "shutdown";
 }
 

@@ -7,7 +7,11 @@
  * `removePeer`) and `start`/`stop` visit reactors in registration order (Go iterates a map, so
  * its order is random; nothing may depend on either).
  *
- * Deviations from Go, all deliberate: a peer that failed to start after `initPeer` gets
+ * Deviations from Go, all deliberate: peers are admitted only after every reactor's `start`
+ * resolved, and a failed start leaves the switch stopped (Go runs reactors' OnStart inside a
+ * switch already marked running); one peer management per node ID at a time, with a
+ * deterministic winner of a cross-dial (`switch_admission.ts`, `switch_add_peer.ts`); peer
+ * callbacks may be async and are awaited; a peer that failed to start after `initPeer` gets
  * `removePeer` (Go leaks it); a peer arriving while the switch stops is closed (Go leaves the
  * socket open); a reactor's protocol-violation stop of a persistent peer redials after a
  * cooldown (Go: at once); `broadcast` reports the result per peer ID.
@@ -15,14 +19,20 @@
  */
 import { NotStartedError } from "./errors.ts";
 import { idAddressString, NetAddress } from "./netaddress.ts";
+import type { NodeInfo } from "./node_info.ts";
 import { Peer } from "./peer.ts";
-import { DuplicatePeerIdError, type IPeerSet, PeerSet } from "./peer_set.ts";
-import type { Envelope, Reactor, StreamDescriptor } from "./reactor.ts";
+import { type IPeerSet, PeerSet } from "./peer_set.ts";
+import type {
+  Envelope,
+  Peer as PeerContract,
+  Reactor,
+  ReactorSwitch,
+  StreamDescriptor,
+} from "./reactor_api.ts";
 import { abortableSleep, Reconnector, type Sleep } from "./reconnect.ts";
 import {
   describeStopReason,
   GRACEFUL,
-  protocolViolation,
   SHUTDOWN,
   type StopReason,
   toStopReason,
@@ -44,19 +54,19 @@ import {
   type PeerCounts,
   type PeerFilter,
   ReactorRegistrationError,
-  runPeerFilters,
   type SwitchConfig,
   type SwitchOptions,
   type SwitchState,
 } from "./switch_config.ts";
-import { ReactorTable } from "./switch_reactors.ts";
+import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
+import { PeerAdmission } from "./switch_add_peer.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
-export { CurrentlyDialingOrExistingAddressError, type SwitchAddrBook };
+export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
 export * from "./switch_config.ts";
 
-/** The switch. */
-export class Switch {
+/** The switch (implements the contract's {@link ReactorSwitch}). */
+export class Switch implements ReactorSwitch {
   readonly config: Readonly<SwitchConfig>;
   readonly transport: Transport;
   readonly #log: Logger;
@@ -73,8 +83,10 @@ export class Switch {
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
   readonly #classes = new PeerClasses();
+  readonly #admission: PeerAdmission;
   #state: SwitchState = "created";
   #acceptLoop: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(opts: SwitchOptions) {
@@ -86,6 +98,22 @@ export class Switch {
     this.#peerFilters = opts.peerFilters ?? [];
     this.#sleep = opts.sleep ?? abortableSleep;
     this.#random = opts.random ?? Math.random;
+    this.#admission = new PeerAdmission({
+      log: this.#log,
+      metrics: this.#metrics,
+      peers: this.#peers,
+      table: this.#table,
+      classes: this.#classes,
+      peerFilters: this.#peerFilters,
+      config: this.config,
+      signal: this.#ac.signal,
+      ourId: () => this.transport.nodeInfo.id,
+      isRunning: () => this.isRunning,
+      starting: () => this.#state === "starting" ? this.#starting : undefined,
+      stopPeerForError: (p, reason) => void this.stopPeerForError(p, reason),
+      track: (p) => this.#track(p),
+      markRemoved: (p) => this.#removals.set(p, Promise.resolve()),
+    });
     this.#reconnector = new Reconnector({
       dial: (addr) => this.#redial(addr),
       signal: this.#ac.signal,
@@ -176,6 +204,10 @@ export class Switch {
   get signal(): AbortSignal {
     return this.#ac.signal;
   }
+  /** Our own NodeInfo (the transport's), as advertised to peers. */
+  get nodeInfo(): NodeInfo {
+    return this.transport.nodeInfo;
+  }
   /** Our own address: our ID at the transport's listen address. */
   netAddress(): NetAddress | undefined {
     const a = this.transport.listenAddr;
@@ -199,6 +231,7 @@ export class Switch {
   /** Dialing that ID, connected to it, or (unless duplicate IPs are allowed) to its IP. */
   isDialingOrExistingAddress(addr: NetAddress): boolean {
     return this.#dialing.has(addr.id) || this.#peers.has(addr.id) ||
+      this.#admission.isReserved(addr.id) ||
       (!this.config.allowDuplicateIP && this.#peers.hasIP(addr.ip));
   }
   /** True while a redial loop for this ID is running (cooldown included). */
@@ -206,11 +239,34 @@ export class Switch {
     return this.#reconnector.has(id);
   }
 
-  /** Starts every reactor (registration order), then the accept routine. */
-  async start(): Promise<void> {
-    if (this.#state !== "created") throw new ReactorRegistrationError(`switch is ${this.#state}`);
+  /**
+   * Starts every reactor (registration order, each after the previous one's `start`
+   * resolved), then accepts and dials: no peer callback reaches a reactor before every start
+   * resolved. If a start fails, the reactors already started are stopped, the transport is
+   * closed, the switch ends `stopped` and this rejects with {@link ReactorStartError}.
+   */
+  start(): Promise<void> {
+    if (this.#state !== "created") {
+      return Promise.reject(new ReactorRegistrationError(`switch is ${this.#state}`));
+    }
+    this.#state = "starting";
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      await this.#table.startAll(this.#log);
+    } catch (e) {
+      this.#state = "stopping";
+      this.#ac.abort(new NotStartedError("switch failed to start"));
+      await this.transport.close();
+      this.#state = "stopped";
+      throw e;
+    }
+    // stop() called while the reactors were starting: it waits for us, then stops them.
+    if (this.#state !== "starting") return;
     this.#state = "running";
-    await this.#table.startAll();
     this.#acceptLoop = this.#acceptRoutine();
   }
 
@@ -224,8 +280,12 @@ export class Switch {
   }
 
   async #stop(): Promise<void> {
-    const wasRunning = this.#state === "running";
+    if (this.#state === "stopped") return;
+    const starting = this.#starting;
     this.#state = "stopping";
+    // Reactors that are starting are stopped once every start settled (a failed start has
+    // already stopped them and closed the transport).
+    const wasRunning = starting !== undefined && await starting.then(() => true, () => false);
     this.#ac.abort(new NotStartedError("switch stopped"));
     await Promise.all(this.#peers.list().map((p) => this.#stopAndRemovePeer(p, SHUTDOWN)));
     await this.#drain();
@@ -282,7 +342,7 @@ export class Switch {
   }
 
   /** Tells the address book this peer behaved well. */
-  markPeerAsGood(peer: Peer): void {
+  markPeerAsGood(peer: PeerContract): void {
     this.#addrBook?.markGood?.(peer.id);
   }
 
@@ -292,11 +352,17 @@ export class Switch {
    * `reactorErrorCooldownMs` after a protocol violation. No-op if the peer is not running.
    * Reactors need not await it; the switch tracks it.
    */
-  stopPeerForError(peer: Peer, reason: StopReason | Error): Promise<void> {
-    return this.#track(this.#stopPeerForError(peer, toStopReason(reason)));
+  stopPeerForError(peer: PeerContract, reason: StopReason | Error): Promise<void> {
+    const own = this.#own(peer);
+    return this.#whenStopped(own, this.#track(this.#stopPeerForError(own, toStopReason(reason))));
   }
 
   async #stopPeerForError(peer: Peer, reason: StopReason): Promise<void> {
+    if (peer.state === "created") {
+      // Called from initPeer: the add-peer flow sees it and does not add the peer.
+      peer.requestStop(reason);
+      return;
+    }
     if (!peer.isRunning) return;
     // A peer hanging up or timing out is routine churn (debug); a protocol violation is worth an
     // operator's attention (error). CometBFT logs both at error, a common operator complaint.
@@ -330,9 +396,29 @@ export class Switch {
   }
 
   /** Stops `peer` without blame and without redial (seed mode). */
-  stopPeerGracefully(peer: Peer): Promise<void> {
+  stopPeerGracefully(peer: PeerContract): Promise<void> {
     this.#log.info("Stopping peer gracefully", { peer });
-    return this.#track(this.#stopAndRemovePeer(peer, GRACEFUL));
+    const own = this.#own(peer);
+    return this.#whenStopped(own, this.#track(this.#stopAndRemovePeer(own, GRACEFUL)));
+  }
+
+  /**
+   * What a stop call resolves with: the removal, unless a callback of that peer is in flight
+   * (its `addPeer` or `receive`, maybe the very caller, which the removal waits for): then once
+   * the peer is stopped, so a reactor awaiting the stop from inside that callback cannot wait
+   * on itself.
+   */
+  #whenStopped(peer: Peer, removal: Promise<void>): Promise<void> {
+    if (peer.receiveInFlight || this.#admission.isAdding(peer)) {
+      return Promise.race([removal, peer.quit()]);
+    }
+    return removal;
+  }
+
+  /** The switch's own peer object behind a contract `Peer` (reactors only get ours). */
+  #own(peer: PeerContract): Peer {
+    if (peer instanceof Peer) return peer;
+    throw new TypeError(`not a peer of this switch: ${String(peer)}`);
   }
 
   /**
@@ -346,9 +432,14 @@ export class Switch {
     p = (async () => {
       peer.closeConn();
       await peer.stop();
-      this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
-      if (this.#peers.remove(peer)) this.#metrics.peersAdd(-1);
-      else this.#log.debug("error on peer removal", { peer: peer.id });
+      // Every addPeer and receive call of this peer ends before the first removePeer.
+      await this.#admission.adding(peer);
+      await peer.settleReceive();
+      await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
+      if (this.#peers.remove(peer)) {
+        this.#metrics.peersAdd(-1);
+        this.#admission.idFreed(peer.id);
+      } else this.#log.debug("error on peer removal", { peer: peer.id });
     })();
     this.#removals.set(peer, p);
     return p;
@@ -365,12 +456,20 @@ export class Switch {
     return dialPeersAsync(this.#dialContext(), addrs);
   }
 
-  /** Dials `addr` and adds it as a peer; rejects with the typed reason on failure. */
+  /**
+   * Dials `addr` and adds it as a peer; rejects with the typed reason on failure. Called while
+   * the reactors start (a reactor's routine may dial at once), the connection is made but the
+   * peer is admitted only once every start resolved, so no peer reaches a reactor before; a
+   * reactor must therefore not await a dial in `start`.
+   */
   async dialPeerWithAddress(addr: NetAddress): Promise<void> {
-    if (!this.isRunning) throw new NotStartedError("switch is not running");
+    if (this.#state !== "starting" && !this.isRunning) {
+      throw new NotStartedError("switch is not running");
+    }
     if (this.isDialingOrExistingAddress(addr)) {
       throw new CurrentlyDialingOrExistingAddressError(addr);
     }
+    // Counted as dialing at once, also while waiting for the start.
     this.#dialing.set(addr.id, addr);
     try {
       await addOutboundPeer(this.#dialContext(), addr);
@@ -430,70 +529,8 @@ export class Switch {
 
   // ---- adding a peer -----------------------------------------------------------------------
 
-  /**
-   * Go's `addPeer` (spec §7.3): filters → initPeer on every reactor → start → peer set →
-   * addPeer on every reactor. On failure the connection is closed and the error rethrown; a
-   * reactor that saw `initPeer` always sees `removePeer`.
-   */
-  async #addPeer(conn: TransportConn): Promise<void> {
-    let peer: Peer;
-    try {
-      const persistent = await this.#classes.isPersistentConn(conn);
-      peer = new Peer({
-        conn,
-        persistent,
-        channels: this.#table.channels,
-        routes: this.#table.routes,
-        onPeerError: (p, reason) => void this.stopPeerForError(p, reason),
-        mconnConfig: this.config.mconnConfig,
-        logger: this.#log,
-        metrics: this.#metrics,
-      });
-      await this.#filterPeer(peer);
-    } catch (e) {
-      conn.close();
-      throw e;
-    }
-    if (!this.isRunning) {
-      this.#log.error("Won't start a peer - switch is not running", { peer });
-      peer.closeConn();
-      return;
-    }
-    const initialized: string[] = [];
-    try {
-      for (const [name, r] of this.#table.reactors) {
-        initialized.push(name);
-        r.initPeer(peer);
-      }
-      peer.start();
-      this.#peers.add(peer);
-    } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.#log.error("Error starting peer", { err, peer });
-      peer.closeConn();
-      await peer.stop();
-      this.#table.removePeer(
-        peer,
-        protocolViolation(err, initialized.at(-1)),
-        initialized,
-        this.#log,
-      );
-      this.#removals.set(peer, Promise.resolve());
-      throw err;
-    }
-    this.#metrics.peersAdd(1);
-    const failure = this.#table.addPeer(peer);
-    if (failure) void this.stopPeerForError(peer, protocolViolation(failure.err, failure.name));
-    this.#log.debug("Added peer", { peer });
-  }
-
-  async #filterPeer(peer: Peer): Promise<void> {
-    if (this.#peers.has(peer.id)) throw new DuplicatePeerIdError(peer.id);
-    await runPeerFilters(
-      this.#peerFilters,
-      this.#peers.snapshot(),
-      peer,
-      this.config.filterTimeoutMs,
-    );
+  /** The add-peer flow (`switch_add_peer.ts`); on failure the connection is closed. */
+  #addPeer(conn: TransportConn): Promise<void> {
+    return this.#admission.addPeer(conn);
   }
 }

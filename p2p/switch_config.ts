@@ -78,14 +78,9 @@ export class ReactorRegistrationError extends InvalidParametersError {}
 export class PeerFilteredError extends RejectedError {}
 
 /** Lifecycle of the switch. */
-export type SwitchState = "created" | "running" | "stopping" | "stopped";
+export type SwitchState = "created" | "starting" | "running" | "stopping" | "stopped";
 
-/** Counts returned by {@link Switch.numPeers}; unconditional peers are not counted. */
-export interface PeerCounts {
-  outbound: number;
-  inbound: number;
-  dialing: number;
-}
+export type { PeerCounts } from "./reactor_api.ts";
 
 /**
  * Runs every peer filter concurrently; throws {@link PeerFilteredError} for the first reason

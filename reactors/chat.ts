@@ -13,11 +13,11 @@
  * | `getChannels` | {@link ChatReactor.getChannels} | one channel of our own, {@link CHAT_CHANNEL}, with a protobuf `oneof` envelope the switch unwraps |
  * | `initPeer` + `peer.set` | {@link ChatReactor.initPeer} | per-peer state lives in the peer's key/value store, so it dies with the connection |
  * | `peer.get` | {@link chatPeerState} | any reactor can read it back by key |
- * | `receive` | {@link ChatReactor.receive} | synchronous, never blocks: validate, dedup, print, forward |
+ * | `receive` | {@link ChatReactor.receive} | synchronous by choice (an async one would hold back the peer's next message): validate, dedup, print, forward |
  * | `stopPeerForError` | malformed line | a peer that breaks the protocol is disconnected (and, if persistent, redialed after a cooldown) |
  * | `markPeerAsGood` | every {@link DEFAULT_LINES_TO_BECOME_GOOD_PEER} new lines | tells the address book the peer is useful (Go's consensus reactor does this per 10000 votes) |
  * | `switch.broadcast` | {@link ChatReactor.say} | our own line goes to every peer at once, marshalled once |
- * | `trySend` + backpressure | forwarding | never wait in `receive`: if a peer's queue is full the line goes to that peer's bounded backlog, flushed by a loop owned by `start`/`stop` |
+ * | `trySend` + backpressure | forwarding | no waiting in `receive` (one slow peer must not hold back lines from the others): if a peer's queue is full the line goes to that peer's bounded backlog, flushed by a loop owned by `start`/`stop` |
  * | `signal` | the flush loop | aborted at `stop`; `onStop` awaits the loop |
  *
  * Channel choice: {@link CHAT_CHANNEL} = 0x7C, unused by CometBFT v0.38 (0x00, 0x20–0x23, 0x30,
@@ -27,7 +27,7 @@
  * @module
  */
 import { isValidId } from "../p2p/key.ts";
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 import { protoType } from "../p2p/proto.ts";
 import {
   BaseReactor,
@@ -228,7 +228,7 @@ export class ChatReactor extends BaseReactor {
   /** Starts the backlog flush loop, tied to {@link BaseReactor.signal}. */
   protected override onStart(): Promise<void> {
     // The NodeInfo is final once the switch starts (it lists every reactor's channels).
-    const ni = this.sw?.transport.nodeInfo;
+    const ni = this.sw?.nodeInfo;
     if (this.#nodeId === "" && ni) this.#nodeId = ni.id;
     if (this.#moniker === "" && ni) this.#moniker = ni.moniker;
     this.#flushLoop = this.#flushRoutine();
@@ -250,8 +250,8 @@ export class ChatReactor extends BaseReactor {
   override removePeer(_peer: Peer, _reason: StopReason): void {}
 
   /**
-   * A message arrived. Runs on the peer's receive path, so it must not block: validation,
-   * dedup, printing and queueing only.
+   * A message arrived. Kept synchronous (validation, dedup, printing and queueing only): awaiting
+   * here would hold back this peer's next line until every forward went out.
    */
   override receive(env: InboundEnvelope): void {
     let line: ChatLine;
@@ -259,7 +259,7 @@ export class ChatReactor extends BaseReactor {
       line = parseLine(env.message[env.member ?? "line"] as Record<string, unknown>, env.src.id);
     } catch (e) {
       this.logger.error("Peer sent a malformed chat line", { peer: env.src.id, err: e });
-      // Not awaited: receive must not block, and the switch owns the stop (its stop() awaits it).
+      // Not awaited: nothing to wait for here, and the switch owns the stop (its stop() awaits it).
       void this.sw?.stopPeerForError(env.src, e as Error);
       return;
     }

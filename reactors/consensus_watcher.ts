@@ -30,7 +30,7 @@
  * @module
  */
 import type protobuf from "protobufjs";
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 import {
   BaseReactor,
   type InboundEnvelope,

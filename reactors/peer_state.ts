@@ -12,7 +12,7 @@
  * take part in consensus, so the proposal/vote bit arrays of Go's `PeerRoundState` have no use.
  * @module
  */
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 
 /** The key of the per-peer store (Go `types.PeerStateKey`), shared with Go's naming. */
 export const PEER_STATE_KEY = "ConsensusReactor.peerState";

@@ -33,7 +33,7 @@
  */
 import type protobuf from "protobufjs";
 import { encode, protoType } from "../p2p/proto.ts";
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../p2p/reactor.ts";
 import type { StopReason } from "../p2p/stop_reason.ts";
 import type { Logger } from "../libs/log.ts";

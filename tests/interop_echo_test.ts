@@ -23,7 +23,7 @@ import {
   sha256Hex,
 } from "./util/echo_reactor.ts";
 import { payload } from "./util/p2p_harness.ts";
-import type { Peer } from "../p2p/peer.ts";
+import type { Peer } from "../p2p/reactor_api.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 
 /**

@@ -169,7 +169,7 @@ interopTest(
       assertEquals(pexA.removed.length, 0);
       const ni2 = await go.netInfo();
       assert(ni2.peers.some((p) => p.node_info.id === key.id), "still in Go /net_info");
-      const st = peer.status();
+      const st = a.sw.peers().get(go.id)!.status();
       assert(st.recvMonitor.bytes > 0 && st.sendMonitor.bytes > 0, "bytes flowed both ways");
       // The Go node asked for addresses (its book is empty) and got exactly one answer each.
       assert(pexA.requests >= 1, "the Go PEX reactor asked us for addresses");

@@ -12,10 +12,10 @@ import {
   delimitedPacketMsgSize,
   encodePacketMsg,
 } from "../p2p/conn/packet.ts";
-import { type ByteStream } from "../p2p/conn/stream.ts";
+import type { ByteStream } from "../p2p/conn/stream.ts";
 import { AlreadyStartedError, InvalidParametersError } from "../p2p/errors.ts";
 import { Channel } from "../p2p/conn/channel.ts";
-import { concat, memPipe, MemStream, tcpPair } from "./util/mem_stream.ts";
+import { concat, memPipe, type MemStream, tcpPair } from "./util/mem_stream.ts";
 
 const FAST: Partial<MConnConfig> = { sendRate: 0, recvRate: 0 };
 

@@ -1,5 +1,9 @@
 import { assertEquals, assertStringIncludes } from "./util/assert.ts";
-import { checkReactorGrammar, type ReactorEvent } from "./util/reactor_grammar.ts";
+import {
+  checkReactorGrammar,
+  checkSwitchGrammar,
+  type ReactorEvent,
+} from "./util/reactor_grammar.ts";
 
 const REG: ReactorEvent[] = [
   { call: "getChannels", channels: [0x20, 0x21] },
@@ -136,4 +140,95 @@ Deno.test("grammar: stop with a peer still connected, and a trace without stop, 
   assertEquals(messages([...REG]), ["trace ends without stop"]);
   // A non-final check accepts an unfinished trace.
   assertEquals(messages([...REG, { call: "initPeer", peer: "a#1" }], false), []);
+});
+
+// ---- by node ID, async callbacks, start bracketing, several reactors --------------------------
+
+Deno.test("grammar: a second connection of one node before the first's removePeer is caught", () => {
+  assertEquals(
+    messages([
+      ...REG,
+      { call: "initPeer", peer: "a#1" },
+      { call: "addPeer", peer: "a#1" },
+      { call: "initPeer", peer: "a#2" },
+      { call: "removePeer", peer: "a#2", reason: shutdown },
+      { call: "removePeer", peer: "a#1", reason: shutdown },
+      STOP,
+    ]),
+    ["initPeer(a#2) while a#1 of the same node is not removed"],
+  );
+});
+
+Deno.test("grammar: peer callbacks before start resolved or after a failed start are caught", () => {
+  assertEquals(
+    messages([
+      ...REG,
+      { call: "initPeer", peer: "a#1" },
+      { call: "started", ok: true },
+      { call: "removePeer", peer: "a#1", reason: shutdown },
+      STOP,
+    ]),
+    ["initPeer(a#1) before start resolved"],
+  );
+  assertEquals(
+    messages([...REG, { call: "started", ok: false }, { call: "initPeer", peer: "a#1" }, STOP]),
+    [
+      "initPeer(a#1) after a failed start",
+      "stop after a failed start",
+      "stop while peer a#1 is initialized (no removePeer)",
+    ],
+  );
+  // A failed start ends the trace; a reactor never started has nothing to answer for.
+  assertEquals(messages([...REG, { call: "started", ok: false }]), []);
+  assertEquals(messages([{ call: "getChannels", channels: [] }, { call: "setSwitch" }]), []);
+});
+
+Deno.test("grammar: a receive or removePeer while that peer's callback is pending is caught", () => {
+  assertEquals(
+    messages([
+      ...REG,
+      { call: "initPeer", peer: "a#1", async: true },
+      { call: "addPeer", peer: "a#1" },
+      { call: "settled", of: "initPeer", peer: "a#1" },
+      { call: "receive", peer: "a#1", channelId: 0x20, async: true },
+      { call: "receive", peer: "a#1", channelId: 0x20 },
+      { call: "removePeer", peer: "a#1", reason: shutdown },
+      { call: "settled", of: "receive", peer: "a#1" },
+      STOP,
+    ]),
+    [
+      "addPeer(a#1) while initPeer pending",
+      "receive from a#1 while its previous receive is pending",
+      "removePeer(a#1) while receive pending",
+    ],
+  );
+});
+
+Deno.test("grammar: across reactors, starts and per-peer calls follow registration order", () => {
+  let seq = 0;
+  const ev = (e: ReactorEvent): ReactorEvent => ({ ...e, seq: ++seq });
+  const r1: ReactorEvent[] = [];
+  const r2: ReactorEvent[] = [];
+  const reg = (t: ReactorEvent[]) => {
+    t.push(ev({ call: "getChannels", channels: [0x20] }), ev({ call: "setSwitch" }));
+  };
+  reg(r1);
+  reg(r2);
+  r2.push(ev({ call: "start" })); // r2 starts before r1
+  r1.push(ev({ call: "start" }), ev({ call: "started", ok: true }));
+  r2.push(ev({ call: "started", ok: true }));
+  r1.push(ev({ call: "initPeer", peer: "a#1" }), ev({ call: "addPeer", peer: "a#1" })); // r2 not inited
+  r2.push(ev({ call: "initPeer", peer: "a#1" }), ev({ call: "addPeer", peer: "a#1" }));
+  r2.push(ev({ call: "removePeer", peer: "a#1", reason: shutdown }));
+  r1.push(ev({ call: "removePeer", peer: "a#1", reason: shutdown }));
+  r1.push(ev({ call: "stop" }));
+  r2.push(ev({ call: "stop" }));
+  assertEquals(checkSwitchGrammar([{ name: "one", events: r1 }, { name: "two", events: r2 }]), [
+    "start of two out of registration order",
+    "start of two before the previous start resolved",
+    "start of one out of registration order",
+    "addPeer(a#1) on one before every reactor's initPeer",
+    "initPeer(a#1) on two after addPeer on one",
+    "removePeer(a#1) on one out of registration order",
+  ]);
 });

@@ -7,7 +7,8 @@
  *   by the `recentlySent / priority` scheduler into a reusable output buffer and flushes it with
  *   one `stream.write` per flush (throttled; pings and pongs flush at once);
  * - the receive routine reads `uvarint(len) ‖ Packet`, answers pings, cancels the pong timer and
- *   reassembles messages, delivering each synchronously to `onReceive`.
+ *   reassembles messages, delivering each to `onReceive`; when that returns a promise, nothing
+ *   more is read until it settles (receive-side backpressure, like Go's blocking `Receive`).
  *
  * Any failure stops the connection and reports one typed {@link MConnectionError} to `onError`.
  * The receive routine lives in `mconnection_recv.ts`, the send routine's buffer and scheduler in
@@ -67,6 +68,12 @@ export const DEFAULT_PING_INTERVAL_MS = 60_000;
 export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
 /** How long `send` waits for queue room (Go `defaultSendTimeout`). */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+/**
+ * Default bound on the senders waiting for queue room on one connection, all channels together
+ * (ours; Go has one goroutine per blocked `Send` and no bound): past it, `send` resolves false at
+ * once instead of queueing one more waiter (config `p2p.max_waiting_sends_per_peer`).
+ */
+export const DEFAULT_MAX_WAITING_SENDS = 1024;
 /** Period of the `recentlySent` decay (Go `updateStats`). */
 const UPDATE_STATS_MS = 2000;
 
@@ -78,6 +85,8 @@ export interface MConnConfig {
   flushThrottleMs: number;
   pingIntervalMs: number;
   pongTimeoutMs: number;
+  /** Senders that may wait for queue room at once (see {@link DEFAULT_MAX_WAITING_SENDS}). */
+  maxWaitingSends: number;
 }
 
 /** Defaults as a v0.38 node configures them (config.toml values, not the `conn` package's). */
@@ -88,6 +97,7 @@ export const defaultMConnConfig: Readonly<MConnConfig> = Object.freeze({
   flushThrottleMs: DEFAULT_FLUSH_THROTTLE_MS,
   pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
   pongTimeoutMs: DEFAULT_PONG_TIMEOUT_MS,
+  maxWaitingSends: DEFAULT_MAX_WAITING_SENDS,
 });
 
 /** Lifecycle: idle → running → (flushing →) stopped. */
@@ -97,7 +107,7 @@ type State = "idle" | "running" | "flushing" | "stopped";
 export class MConnection {
   readonly #stream: ByteStream;
   readonly #channels: Channel[];
-  readonly #onReceive: (chId: number, msg: Uint8Array) => void;
+  readonly #onReceive: (chId: number, msg: Uint8Array) => void | Promise<void>;
   readonly #onError: (err: Error) => void;
   readonly #config: MConnConfig;
   readonly #log: Logger;
@@ -112,6 +122,8 @@ export class MConnection {
   #sendDone: Promise<void> = Promise.resolve();
   #recvDone: Promise<void> = Promise.resolve();
   #sendQuit = false;
+  /** Senders waiting for queue room, all channels together. */
+  #waitingSends = 0;
 
   // Send-routine inputs, set by timers, senders and the receive routine.
   #dataQueued = false;
@@ -136,7 +148,7 @@ export class MConnection {
   constructor(
     stream: ByteStream,
     channels: ChannelDescriptor[],
-    onReceive: (chId: number, msg: Uint8Array) => void,
+    onReceive: (chId: number, msg: Uint8Array) => void | Promise<void>,
     onError: (err: Error) => void,
     config: Partial<MConnConfig> = {},
     logger: Logger = nopLogger,
@@ -150,6 +162,9 @@ export class MConnection {
     }
     if (!(cfg.maxPacketMsgPayloadSize >= 2)) {
       throw new InvalidParametersError("maxPacketMsgPayloadSize must be at least 2");
+    }
+    if (!(Number.isInteger(cfg.maxWaitingSends) && cfg.maxWaitingSends >= 0)) {
+      throw new InvalidParametersError("maxWaitingSends must be a non-negative integer");
     }
     this.#stream = stream;
     this.#onReceive = onReceive;
@@ -203,6 +218,21 @@ export class MConnection {
       read: this.#receiver.readBufferSize,
       recv: this.#channels.map((ch) => ({ id: ch.desc.id, size: ch.recvBufferSize })),
     };
+  }
+
+  /** Senders waiting for queue room now, all channels together. */
+  get waitingSends(): number {
+    return this.#waitingSends;
+  }
+
+  /** True if a `send` that has to wait would be refused now (the waiting-sender bound). */
+  get waitingSendsFull(): boolean {
+    return this.#waitingSends >= this.#config.maxWaitingSends;
+  }
+
+  /** True while the receive routine waits for a delivery to settle (socket reads paused). */
+  get receivePaused(): boolean {
+    return this.#receiver.paused;
   }
 
   /** True between {@link start} and the beginning of a stop. */
@@ -259,7 +289,8 @@ export class MConnection {
 
   /**
    * Queues `msg` on channel `chId`, waiting for queue room up to `timeoutMs` (default 10 s) or
-   * until `signal` aborts. Resolves false on timeout, unknown channel or a stopped connection.
+   * until `signal` aborts. Resolves false on timeout, unknown channel or a stopped connection,
+   * and at once when it would have to wait while `maxWaitingSends` senders already do.
    * The caller must not mutate `msg` afterwards.
    */
   send(
@@ -269,7 +300,14 @@ export class MConnection {
   ): Promise<boolean> {
     const ch = this.#sendChannel(chId);
     if (!ch) return Promise.resolve(false);
+    if (ch.trySend(msg)) return Promise.resolve(true);
+    if (this.waitingSendsFull) {
+      this.#log.debug("Send failed", { chID: chId, reason: "too many senders waiting" });
+      return Promise.resolve(false);
+    }
+    this.#waitingSends++;
     return ch.send(msg, opts.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS, opts.signal).then((ok) => {
+      this.#waitingSends--;
       if (!ok) this.#log.debug("Send failed", { chID: chId, reason: "queue full or stopped" });
       return ok;
     });

@@ -2,8 +2,12 @@
  * The receive routine of an {@link MConnection} (Go `recvRoutine`, spec §5): reads
  * `uvarint(len) ‖ Packet` from the stream into a small read buffer (a pooled large one under
  * bulk traffic), answers pings, cancels the pong timer, enforces the ping/pong flood limit and
- * reassembles messages, delivering each synchronously. It reaches the connection only through
- * {@link RecvHost}.
+ * reassembles messages, delivering each to {@link RecvHost.deliver}. When a delivery returns a
+ * promise the routine reads nothing more from the stream until it settles (or the connection
+ * stops): the next message of this connection waits, and TCP flow control slows the sender, as
+ * Go's blocking `Receive` does. (Pings are not answered meanwhile either, as in Go: a delivery
+ * that takes longer than the remote's pong timeout gets the connection dropped.) It reaches the
+ * connection only through {@link RecvHost}.
  * @module
  */
 import type { Logger } from "../../libs/log.ts";
@@ -43,8 +47,11 @@ export interface RecvHost {
   pongReceived(): void;
   /** The channel with id `chId`, if any. */
   channel(chId: number): Channel | undefined;
-  /** Delivers one complete message. */
-  deliver(chId: number, msg: Uint8Array): void;
+  /**
+   * Delivers one complete message. A returned promise holds the routine until it settles; it
+   * must not reject (the host reports failures itself).
+   */
+  deliver(chId: number, msg: Uint8Array): void | Promise<void>;
 }
 
 /** The receive side of one connection: its read buffer, flood counter and loop. */
@@ -62,6 +69,9 @@ export class Receiver {
   // Ping/pong flood accounting: count within the window that started at #pingWindowStart.
   #pingWindowStart = 0;
   #pingCount = 0;
+  /** A delivery still in progress: the routine waits for it before the next packet. */
+  #pending: Promise<void> | undefined;
+  #paused = false;
 
   constructor(
     stream: ByteStream,
@@ -78,6 +88,11 @@ export class Receiver {
     this.#maxPacketSize = maxPacketSize;
     this.#bigReadSize = Math.max(READ_BUFFER_SIZE, 2 * (maxPacketSize + 10));
     this.#log = log;
+  }
+
+  /** True while the routine waits for a delivery to settle (reads paused). */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** Length of the read buffer in use (0 while the routine is not running). */
@@ -141,6 +156,13 @@ export class Receiver {
           this.#monitor.update(p + len - start); // prefix + body, as Go counts
           start = p + len;
           if (!this.#handlePacket(body)) return;
+          if (this.#pending !== undefined) {
+            const p = this.#pending;
+            this.#pending = undefined;
+            this.#paused = true;
+            await settledOrAborted(p, signal);
+            this.#paused = false;
+          }
           if (signal.aborted) return;
         }
         if (start === end) {
@@ -254,7 +276,8 @@ export class Receiver {
         }
         if (msg !== null) {
           try {
-            this.#host.deliver(ch.desc.id, msg);
+            const r = this.#host.deliver(ch.desc.id, msg);
+            if (r !== undefined) this.#pending = r;
           } catch (cause) {
             this.#host.fail({ code: "receive_threw", channelId: ch.desc.id, cause });
             return false;
@@ -264,4 +287,20 @@ export class Receiver {
       }
     }
   }
+}
+
+/**
+ * Resolves when `p` settles or `signal` aborts, whichever comes first (a stopping connection
+ * does not wait for a reactor that never returns).
+ */
+function settledOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    p.then(done, done);
+  });
 }

@@ -15,7 +15,7 @@
 import { InvalidParametersError } from "../errors.ts";
 import { IPNet, isIPv4, parseIP } from "../ip.ts";
 import type { NetAddress } from "../netaddress.ts";
-import type { Peer } from "../peer.ts";
+import type { Peer } from "../reactor_api.ts";
 import type { IPeerSet } from "../peer_set.ts";
 
 /** A deny-list entry did not parse. */

@@ -7,7 +7,7 @@
  */
 import type { AddrBook, BanReason } from "./addrbook.ts";
 import type { NetAddress } from "../netaddress.ts";
-import type { Peer } from "../peer.ts";
+import type { Peer } from "../reactor_api.ts";
 import { CurrentlyDialingOrExistingAddressError, type Switch } from "../switch.ts";
 import type { Logger } from "../../libs/log.ts";
 

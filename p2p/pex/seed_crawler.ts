@@ -13,7 +13,7 @@
  */
 import type { DialHost, PexDialer } from "./ensure_peers.ts";
 import type { NetAddress } from "../netaddress.ts";
-import type { Peer } from "../peer.ts";
+import type { Peer } from "../reactor_api.ts";
 import { abortableSleep } from "../reconnect.ts";
 
 /** Minimum time between two crawls of one address (`minTimeBetweenCrawls`, 2 min). */

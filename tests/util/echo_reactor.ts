@@ -15,7 +15,7 @@ import type { MConnConfig } from "../../p2p/conn/mconnection.ts";
 import { NodeKey } from "../../p2p/key.ts";
 import { NetAddress } from "../../p2p/netaddress.ts";
 import { makeNodeInfo } from "../../p2p/node_info.ts";
-import type { Peer } from "../../p2p/peer.ts";
+import type { Peer } from "../../p2p/reactor_api.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../../p2p/reactor.ts";
 import type { StopReason } from "../../p2p/stop_reason.ts";
 import { Switch } from "../../p2p/switch.ts";
@@ -102,7 +102,9 @@ interface EchoQueue {
 /**
  * Echo / recording reactor on BytesValue channels. Echoes go through `Peer.send` (blocking
  * semantics), like the Go echo reactor's `Peer.Send`. Go's `Receive` blocks in `Send` and so
- * pushes back on the sender; `receive` here must not block, so echoes wait in a FIFO per
+ * pushes back on the sender; an async `receive` awaiting its echo would do the same here (see
+ * `p2p/reactor_api.ts`), but this one stays synchronous to measure the switch alone, so echoes
+ * wait in a FIFO per
  * (peer, channel), sent by one loop each: at most one `send` waits per channel (thousands of
  * parked sends would each hold a timer and an abort listener), and order per channel is kept.
  * The loops are tracked; {@link EchoReactor.drained} waits for them.

@@ -8,7 +8,7 @@ import { NodeKey } from "../../p2p/key.ts";
 import { NetAddress } from "../../p2p/netaddress.ts";
 import { makeNodeInfo } from "../../p2p/node_info.ts";
 import { protoType } from "../../p2p/proto.ts";
-import type { Peer } from "../../p2p/peer.ts";
+import type { Peer } from "../../p2p/reactor_api.ts";
 import { BaseReactor, type InboundEnvelope, type StreamDescriptor } from "../../p2p/reactor.ts";
 import type { StopReason } from "../../p2p/stop_reason.ts";
 import {
@@ -18,7 +18,7 @@ import {
   type SwitchOptions,
 } from "../../p2p/switch.ts";
 import { Transport, type TransportOptions } from "../../p2p/transport.ts";
-import { type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
+import { checkSwitchGrammar, type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
 import { assertEquals } from "./assert.ts";
 
 /** The message type of test channels: `google.protobuf.BytesValue { bytes value = 1; }`. */
@@ -57,15 +57,15 @@ export class TestReactor extends BaseReactor {
   override getChannels(): readonly StreamDescriptor[] {
     return this.channels;
   }
-  override addPeer(peer: Peer): void {
+  override addPeer(peer: Peer): void | Promise<void> {
     this.added.push(peer);
     this.#wake();
   }
-  override removePeer(peer: Peer, reason: StopReason): void {
+  override removePeer(peer: Peer, reason: StopReason): void | Promise<void> {
     this.removed.push({ peer, reason });
     this.#wake();
   }
-  override receive(env: InboundEnvelope): void {
+  override receive(env: InboundEnvelope): void | Promise<void> {
     if (this.throwOn?.(env)) throw new Error("test reactor refuses this message");
     const list = this.received.get(env.channelId) ?? [];
     list.push((env.message as { value?: Uint8Array }).value ?? new Uint8Array());
@@ -199,10 +199,14 @@ export async function makeNode(opts: MakeNodeOptions = {}): Promise<TestNode> {
   };
 }
 
-/** Asserts that every recorded reactor of the nodes followed the grammar (trace complete). */
+/**
+ * Asserts that the recorded reactors of each node followed the grammar by node ID, each on its
+ * own and together in registration order (traces complete).
+ */
 export function assertGrammar(...nodes: TestNode[]): void {
   for (const n of nodes) {
-    for (const rec of n.recorders) assertEquals(rec.violations(), [], `reactor ${rec.inner.name}`);
+    const traces = n.recorders.map((r) => ({ name: r.inner.name, events: r.events }));
+    assertEquals(checkSwitchGrammar(traces), [], `grammar of node ${n.key.id.slice(0, 8)}`);
   }
 }
 

@@ -15,7 +15,7 @@ import {
 import { NodeKey } from "../../p2p/key.ts";
 import { NetAddress } from "../../p2p/netaddress.ts";
 import { makeNodeInfo } from "../../p2p/node_info.ts";
-import type { Peer } from "../../p2p/peer.ts";
+import type { Peer } from "../../p2p/reactor_api.ts";
 import {
   BaseReactor,
   type InboundEnvelope,
@@ -24,6 +24,8 @@ import {
 } from "../../p2p/reactor.ts";
 import type { StopReason } from "../../p2p/stop_reason.ts";
 import { type PeerFilter, Switch, type SwitchConfig } from "../../p2p/switch.ts";
+import { type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
+import { assertEquals } from "./assert.ts";
 import { Transport, type TransportOptions } from "../../p2p/transport.ts";
 import { createLogger, type Logger, nopLogger } from "../../libs/log.ts";
 
@@ -44,6 +46,8 @@ export interface PexTestNode {
   /** Undefined when the node runs a {@link ScriptReactor} instead. */
   pex: PexReactor | undefined;
   script: ScriptReactor | undefined;
+  /** The reactor's calls as the switch made them (checked by {@link stopAll}). */
+  recorder: RecordedReactor<Reactor>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +93,8 @@ export async function makePexNode(opts: PexNodeOptions = {}): Promise<PexTestNod
   let reactor: Reactor;
   if (opts.script) reactor = script = new ScriptReactor();
   else reactor = pex = new PexReactor({ book, logger, ...opts.pex });
-  sw.addReactor("PEX", reactor);
+  const recorder = recordReactor(reactor);
+  sw.addReactor("PEX", recorder);
   const la = transport.listen({ hostname: "127.0.0.1", port: 0 });
   transport.nodeInfo = makeNodeInfo({
     id: key.id,
@@ -101,12 +106,15 @@ export async function makePexNode(opts: PexNodeOptions = {}): Promise<PexTestNod
   const addr = NetAddress.fromIPPort("127.0.0.1", la.port, key.id);
   book.addOurAddress(addr);
   if (opts.start ?? true) await sw.start();
-  return { key, sw, transport, addr, book, pex, script, stop: () => sw.stop() };
+  return { key, sw, transport, addr, book, pex, script, recorder, stop: () => sw.stop() };
 }
 
-/** Stops every node, concurrently. */
+/** Stops every node, concurrently, then checks each PEX reactor's trace (grammar by node ID). */
 export async function stopAll(...nodes: PexTestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.stop()));
+  for (const n of nodes) {
+    assertEquals(n.recorder.violations(), [], `grammar of ${n.key.id.slice(0, 8)}`);
+  }
 }
 
 /** A received PEX message. */

@@ -11,7 +11,12 @@ import type { Reactor } from "../../p2p/reactor.ts";
 import { Switch, type SwitchAddrBook } from "../../p2p/switch.ts";
 import { Transport } from "../../p2p/transport.ts";
 import type { Logger } from "../../libs/log.ts";
-import { type RecordedReactor, recordReactor } from "./reactor_grammar.ts";
+import {
+  checkSwitchGrammar,
+  type ReactorEvent,
+  type RecordedReactor,
+  recordReactor,
+} from "./reactor_grammar.ts";
 import { waitFor } from "./p2p_harness.ts";
 import { assertEquals } from "./assert.ts";
 
@@ -23,6 +28,8 @@ export interface ReactorNode {
   readonly addr: NetAddress;
   readonly moniker: string;
   readonly recorders: RecordedReactor<Reactor>[];
+  /** Each recorder's trace with its registration name, in registration order. */
+  traces(): { name: string; events: readonly ReactorEvent[] }[];
   /** Error log lines (message + err), for assertions on stops. */
   readonly errors: string[];
 }
@@ -76,6 +83,7 @@ export async function startNode(
     addrBook: opts.addrBook,
   });
   const recorders: RecordedReactor<Reactor>[] = [];
+  const names = Object.keys(reactors);
   for (const [name, r] of Object.entries(reactors)) {
     const rec = recordReactor(r);
     recorders.push(rec);
@@ -97,6 +105,7 @@ export async function startNode(
     addr: NetAddress.fromIPPort("127.0.0.1", la.port, key.id),
     moniker,
     recorders,
+    traces: () => recorders.map((r, i) => ({ name: names[i], events: r.events })),
     errors,
   };
 }
@@ -114,8 +123,6 @@ export async function link(a: ReactorNode, b: ReactorNode): Promise<void> {
 export async function stopNodes(...nodes: ReactorNode[]): Promise<void> {
   for (const n of nodes) await n.sw.stop();
   for (const n of nodes) {
-    for (const rec of n.recorders) {
-      assertEquals(rec.violations(), [], `grammar of ${n.moniker}`);
-    }
+    assertEquals(checkSwitchGrammar(n.traces()), [], `grammar of ${n.moniker}`);
   }
 }
