@@ -81,6 +81,30 @@ export function runRpcCommand(
   return runCliCommand(usage, args, async () => body(await parseRpcCliArgs(args)), rpcErrorExit);
 }
 
+/**
+ * What serves each RPC method a node may lack, and how to enable it: reactor routes exist only
+ * when the reactor is in `node.reactors`; unsafe routes only with `rpc.unsafe = true`.
+ */
+const ROUTE_PROVIDERS: Record<string, { reactor: string } | { unsafe: true }> = {
+  broadcast_tx_async: { reactor: "tx_relay" },
+  say: { reactor: "chat" },
+  dial_seeds: { unsafe: true },
+  dial_peers: { unsafe: true },
+};
+
+/** The hint printed after "Method not found" for `method`. */
+export function missingRouteHint(method: string): string {
+  const p = ROUTE_PROVIDERS[method];
+  if (p === undefined) return "";
+  if ("unsafe" in p) {
+    return ` (${method} is an unsafe route: set rpc.unsafe = true in the node's config.toml, ` +
+      `or start it with --rpc.unsafe)`;
+  }
+  return ` (${method} is served by the ${p.reactor} reactor, which this node does not run: add ` +
+    `"${p.reactor}" to node.reactors in its config.toml, e.g. reactors = ["pex", ` +
+    `"${p.reactor}"], or start it with --node.reactors pex,${p.reactor})`;
+}
+
 /** Exit code (and message) of the RPC client's own errors; `undefined` for any other error. */
 function rpcErrorExit(err: unknown): number | undefined {
   if (err instanceof RpcUnreachableError) {
@@ -88,9 +112,7 @@ function rpcErrorExit(err: unknown): number | undefined {
     return ExitCode.rpcUnreachable;
   }
   if (err instanceof RpcCallError) {
-    const hint = err.code === RpcCode.methodNotFound
-      ? " (unsafe routes need rpc.unsafe = true on the node)"
-      : "";
+    const hint = err.code === RpcCode.methodNotFound ? missingRouteHint(err.method) : "";
     console.error(`error: the node answered: ${err.message}${hint}`);
     return ExitCode.rpcError;
   }

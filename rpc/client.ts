@@ -26,9 +26,12 @@ export class RpcCallError extends Error {
   readonly code: number;
   readonly rpcMessage: string;
   readonly data: string | undefined;
-  constructor(err: RpcErrorObject) {
+  /** The method called, so callers can say what serves it. */
+  readonly method: string;
+  constructor(err: RpcErrorObject, method = "") {
     super(err.data ? `${err.message}: ${err.data}` : err.message);
     this.name = "RpcCallError";
+    this.method = method;
     this.code = err.code;
     this.rpcMessage = err.message;
     this.data = err.data;
@@ -137,7 +140,7 @@ export class RpcClient {
           `address?)`,
       );
     }
-    if (parsed.error) throw new RpcCallError(parsed.error);
+    if (parsed.error) throw new RpcCallError(parsed.error, method);
     if (!("result" in parsed)) {
       throw new RpcUnreachableError(`${this.address} answered without a result`);
     }
