@@ -23,6 +23,7 @@ import {
 import { createLogger, type Logger, LogLevelError } from "../libs/log.ts";
 import { KeyFileError } from "../p2p/key.ts";
 import { Node, NodeStartError } from "../node/node.ts";
+import { usageErrorText } from "./cli_run.ts";
 
 /** A graceful stop taking longer than this is abandoned (exit 1). */
 export const STOP_DEADLINE_MS = 10_000;
@@ -35,8 +36,9 @@ export const EXIT_SECOND_SIGNAL = 130;
  */
 export const SIGNAL_REPEAT_WINDOW_MS = 500;
 
-const USAGE = `Usage: deno task node [--home DIR] [--config FILE] [config flags]
-       (deno task node = deno task cli node)
+const USAGE = `Usage: switchyard start [--home DIR] [--config FILE] [config flags]
+       (also "switchyard node" and "switchyard run", as cometbft's aliases; from a checkout:
+       deno task node)
 
 Runs the node: listens for peers on p2p.laddr, dials persistent_peers, runs the reactors named in
 node.reactors (PEX when p2p.pex), serves RPC on rpc.laddr and Prometheus metrics on
@@ -84,9 +86,10 @@ function waitForSignal(log: Logger): { promise: Promise<Deno.Signal>; dispose():
   };
 }
 
-/** `node`: run the daemon. */
+/** `node` (aliases `start`, `run`): run the daemon. */
 export const nodeCommand: Command = {
   name: "node",
+  aliases: ["start", "run"],
   summary: "run the node (creates a default home on first run)",
   usage: USAGE,
   async run(args: string[]): Promise<number> {
@@ -96,9 +99,11 @@ export const nodeCommand: Command = {
     }
     let node: Node;
     let log: Logger;
+    let flagWarnings: string[] = [];
     try {
       const parsed = parseConfigArgs(args);
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
+      flagWarnings = parsed.warnings;
       const env = readEnv();
       const home = resolveHome(parsed.home, env);
       const load = () =>
@@ -118,6 +123,7 @@ export const nodeCommand: Command = {
       for (const f of created) log.info("Created default file", { file: f });
       node = await Node.create({ config, chainId, logger: root });
     } catch (err) {
+      for (const w of flagWarnings) console.error(`warning: ${w}`);
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
@@ -160,7 +166,7 @@ async function stopWithin(node: Node, ms: number): Promise<boolean> {
 
 function reportSetupError(err: unknown): number {
   if (err instanceof UsageError) {
-    console.error(`error: ${err.message}\n\n${USAGE}`);
+    console.error(usageErrorText(err, USAGE));
     return ExitCode.usage;
   }
   if (err instanceof ConfigError || err instanceof LogLevelError) {

@@ -193,7 +193,11 @@ Deno.test("bad config files and bad flags: one-line messages naming the key, exi
 
     const unknownArg = await cli("node", "--home", home, "--bogus");
     assertEquals(unknownArg.code, 2);
-    assertStringIncludes(unknownArg.stderr, 'unexpected argument "--bogus"');
+    assertStringIncludes(unknownArg.stderr, "unknown flag --bogus");
+    assertEquals(unknownArg.stderr.trim().split("\n").length, 2, unknownArg.stderr);
+    const typo = await cli("start", "--home", home, "--p2p.ladr", "tcp://127.0.0.1:0");
+    assertEquals(typo.code, 2);
+    assertStringIncludes(typo.stderr, "did you mean --p2p.laddr?");
 
     const missing = await cli("node", "--config", `${dir}/nope.toml`);
     assertEquals(missing.code, 2);
