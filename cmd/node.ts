@@ -10,6 +10,7 @@
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import {
+  type Config,
   CONFIG_FLAGS_HELP,
   ConfigError,
   ensureHome,
@@ -24,6 +25,7 @@ import { createLogger, type Logger, LogLevelError } from "../libs/log.ts";
 import { KeyFileError } from "../p2p/key.ts";
 import { Node, NodeStartError } from "../node/node.ts";
 import { usageErrorText } from "./cli_run.ts";
+import { P2P_PROTOCOL, SWITCHYARD_VERSION } from "../version.ts";
 
 /** A graceful stop taking longer than this is abandoned (exit 1). */
 export const STOP_DEADLINE_MS = 10_000;
@@ -116,10 +118,13 @@ export const nodeCommand: Command = {
         loaded = await load();
       }
       const { config, warnings } = loaded;
-      for (const w of warnings) console.error(`warning: ${w}`);
-      const chainId = await resolveChainId(config);
       const root = createLogger({ level: config.logLevel, format: config.logFormat });
       log = root.with({ module: "main" });
+      logVersion(log, config);
+      // Through the logger, so log_format = "json" covers them too.
+      for (const w of [...flagWarnings, ...warnings]) log.info("Config warning", { warning: w });
+      flagWarnings = [];
+      const chainId = await resolveChainId(config);
       for (const f of created) log.info("Created default file", { file: f });
       node = await Node.create({ config, chainId, logger: root });
     } catch (err) {
@@ -151,6 +156,19 @@ export const nodeCommand: Command = {
     }
   },
 };
+
+/**
+ * The first line a node logs: what runs and what it speaks (cometbft's "Version info" line,
+ * with switchyard's own version beside the CometBFT version it advertises).
+ */
+function logVersion(log: Logger, config: Config): void {
+  log.info("Version info", {
+    switchyard: SWITCHYARD_VERSION,
+    cometbft_version: config.node.version,
+    block: config.node.protocolBlock,
+    p2p: P2P_PROTOCOL,
+  });
+}
 
 async function stopWithin(node: Node, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
