@@ -22,7 +22,7 @@ import { completionCommand } from "./cmd/completion.ts";
 import { hoistGlobalFlags, suggestFlag, UsageError } from "./config/mod.ts";
 
 /** Every subcommand, in the order `--help` lists them. Add new ones here. */
-const COMMANDS: Command[] = [
+export const COMMANDS: Command[] = [
   nodeCommand,
   initCommand,
   showNodeIdCommand,
