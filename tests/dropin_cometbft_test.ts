@@ -4,14 +4,28 @@
  * variables, cometbft-only flags such as `--proxy_app`); one shell script of curl calls
  * (`tests/dropin_rpc.sh`: `-d` without headers, URI GETs, error cases) runs against it and against
  * a cometbft node of the same chain it is peered with, and every answer has the same JSON shape (keys in the same order, the same
- * types); a metrics scrape has CometBFT's p2p names and the `process_*` series. All on loopback.
+ * types); a metrics scrape has CometBFT's p2p names and the `process_*` series. Both configs
+ * carry values only weak decoding accepts (`max_num_inbound_peers = "40"`,
+ * `flush_throttle_timeout = 100`), and both nodes start with them. All on loopback.
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { childEnv, CLI_PERMS, ROOT } from "./util/daemon.ts";
-import { freePort, interopTest, requireCometbft, startCometbft } from "./interop/cometbft.ts";
+import {
+  freePort,
+  interopTest,
+  requireCometbft,
+  setTomlKey,
+  startCometbft,
+} from "./interop/cometbft.ts";
 import { RpcClient } from "../rpc/client.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import { parsePrometheusText } from "./util/prom_text.ts";
+
+/** Values written into both nodes' config.toml: both must start with them. */
+const WEAK_VALUES = {
+  "p2p.max_num_inbound_peers": "40",
+  "p2p.flush_throttle_timeout": 100,
+};
 
 /** A JSON value's shape: types, object keys in order, arrays by their first element. */
 export function shape(v: unknown): unknown {
@@ -70,6 +84,9 @@ interopTest(
       }).output();
       assertEquals(init.code, 0);
       const genesis = JSON.parse(await Deno.readTextFile(`${home}/config/genesis.json`));
+      let toml = await Deno.readTextFile(`${home}/config/config.toml`);
+      for (const [k, v] of Object.entries(WEAK_VALUES)) toml = setTomlKey(toml, k, v);
+      await Deno.writeTextFile(`${home}/config/config.toml`, toml);
 
       const metricsPort = freePort();
       const comet = await startCometbft({
@@ -77,6 +94,8 @@ interopTest(
         rpcPort: freePort(),
         config: {
           "instrumentation.prometheus": true,
+          // Weakly typed values cometbft accepts (a quoted integer, an integer duration in ns).
+          ...WEAK_VALUES,
           "instrumentation.prometheus_listen_addr": `127.0.0.1:${metricsPort}`,
         },
       });
