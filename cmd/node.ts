@@ -122,7 +122,7 @@ export const nodeCommand: Command = {
       log = root.with({ module: "main" });
       logVersion(log, config);
       // Through the logger, so log_format = "json" covers them too.
-      for (const w of [...flagWarnings, ...warnings]) log.info("Config warning", { warning: w });
+      logConfigWarnings(log, [...flagWarnings, ...warnings]);
       flagWarnings = [];
       const chainId = await resolveChainId(config);
       for (const f of created) log.info("Created default file", { file: f });
@@ -168,6 +168,28 @@ function logVersion(log: Logger, config: Config): void {
     block: config.node.protocolBlock,
     p2p: P2P_PROTOCOL,
   });
+}
+
+/**
+ * Logs config warnings: the unknown keys and tables of one file as a single line listing them
+ * (a home made by cometbft has some sixty keys switchyard has no use for: one line, not sixty),
+ * any other warning on its own line.
+ */
+export function logConfigWarnings(log: Logger, warnings: readonly string[]): void {
+  const unknown = new Map<string, string[]>();
+  for (const w of warnings) {
+    const m = /^(.*): unknown (?:key "(.*)"|table (\[.*\])) ignored$/.exec(w);
+    if (m === null) {
+      log.info("Config warning", { warning: w });
+      continue;
+    }
+    const keys = unknown.get(m[1]) ?? [];
+    keys.push(m[2] ?? m[3]);
+    unknown.set(m[1], keys);
+  }
+  for (const [file, keys] of unknown) {
+    log.info("Config keys switchyard does not use, ignored", { file, keys });
+  }
 }
 
 async function stopWithin(node: Node, ms: number): Promise<boolean> {

@@ -217,6 +217,10 @@ interopTest(
       }
       const [out] = await output;
       assert(out.includes("--proxy_app"), "the ignored cometbft flag is warned about");
+      // cometbft's keys switchyard has no use for: one line listing them, not one line each.
+      const ignored = out.split("\n").filter((l) => l.includes("does not use, ignored"));
+      assertEquals(ignored.length, 1, out);
+      assert(ignored[0].includes("proxy_app") && ignored[0].includes("[mempool]"), ignored[0]);
     }, "sy_dropin_");
   },
 );
