@@ -127,16 +127,17 @@ export function unknownFlagError(raw: string, known: Iterable<string>): UsageErr
   return new UsageError(`unknown flag ${raw}${hint ? `: did you mean --${hint}?` : ""}`);
 }
 
+/** The parseArgs type of a config flag. */
+function targetType(t: FlagTarget): "string" | "boolean" {
+  if (t.kind === "key") return t.spec.kind === "bool" ? "boolean" : "string";
+  if (t.kind === "ignored") return t.type;
+  return "string";
+}
+
 /** The parseArgs option table of the config flags plus `own`. */
 function optionTable(own: CommandOptions) {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const [name, t] of CONFIG_FLAGS) {
-    const type = t.kind === "key" ? (t.spec.kind === "bool" ? "boolean" : "string") : t.kind ===
-        "ignored"
-      ? t.type
-      : "string";
-    options[name] = { type };
-  }
+  for (const [name, t] of CONFIG_FLAGS) options[name] = { type: targetType(t) };
   for (const [name, o] of Object.entries(own)) options[name] = { ...o };
   return options;
 }
@@ -203,8 +204,9 @@ export function parseConfigArgs(args: readonly string[], own: CommandOptions = {
 
 /**
  * Moves config flags written before the subcommand (`switchyard --home /h start`, as cobra's
- * persistent flags allow) after it: returns the subcommand's index in `argv` and `argv`
- * rearranged as `[subcommand, ...leading flags, ...the rest]`. Nothing to move → `argv` as is.
+ * persistent flags allow) after it: returns `argv` rearranged as
+ * `[subcommand, ...leading flags, ...the rest]`, or `argv` as is when nothing precedes the
+ * subcommand (or there is none).
  * @throws UsageError for an unknown leading flag.
  */
 export function hoistGlobalFlags(argv: readonly string[]): string[] {
