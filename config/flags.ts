@@ -165,8 +165,9 @@ export function parseConfigArgs(args: readonly string[], own: CommandOptions = {
       continue;
     }
     if (tok.kind === "option-terminator") continue;
+    // hasOwn: `--constructor` must not find Object.prototype's.
+    if (!Object.hasOwn(options, tok.name)) throw unknownFlagError(tok.rawName, known);
     const opt = options[tok.name];
-    if (opt === undefined) throw unknownFlagError(tok.rawName, known);
     if (opt.type === "string") {
       // parseArgs (non-strict) takes the next word even when it is another flag.
       if (tok.value === undefined || (!tok.inlineValue && tok.value.startsWith("--"))) {
@@ -222,7 +223,7 @@ export function hoistGlobalFlags(argv: readonly string[]): string[] {
   if (first === undefined || first.index === 0 || first.kind !== "positional") return [...argv];
   for (const t of tokens) {
     if (t.index >= first.index) break;
-    if (t.kind === "option" && options[t.name] === undefined) {
+    if (t.kind === "option" && !Object.hasOwn(options, t.name)) {
       if (t.name === "help" || t.name === "h") continue;
       throw unknownFlagError(t.rawName, Object.keys(options));
     }

@@ -48,6 +48,8 @@ Deno.test("parser: hyphenated spellings, ignored cometbft flags, did you mean", 
   assertThrows(() => parseConfigArgs(["--laddr", "x"]), UsageError, "did you mean --");
   assertThrows(() => parseConfigArgs(["--zzzzzzzz"]), UsageError, "unknown flag --zzzzzzzz");
   assertThrows(() => parseConfigArgs(["-x"]), UsageError, "unknown flag -x");
+  assertThrows(() => parseConfigArgs(["--constructor"]), UsageError, "unknown flag");
+  assertThrows(() => hoistGlobalFlags(["--__proto__", "start"]), UsageError, "unknown flag");
 });
 
 Deno.test("parser: config flags before the subcommand move after it", () => {
