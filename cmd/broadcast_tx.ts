@@ -3,6 +3,7 @@
  * (a switchyard node with the `tx_relay` reactor, or a CometBFT node) and prints its hash.
  * @module
  */
+import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import {
@@ -13,7 +14,7 @@ import {
 } from "./rpc_cli.ts";
 import { UsageError } from "../config/mod.ts";
 
-const USAGE = `Usage: deno task cli broadcast-tx [--node tcp://HOST:PORT] [--hex | --string] <tx>
+const USAGE = `Usage: switchyard broadcast-tx [--node tcp://HOST:PORT] [--hex | --string] <tx>
 
 Submits one transaction with RPC broadcast_tx_async and prints its hash (upper-case hex
 SHA-256). The node relays it to its peers; it does not wait for the transaction to be checked
@@ -48,24 +49,42 @@ export function parseHexTx(s: string): Uint8Array {
   return Uint8Array.from(digits.match(/../g)!, (h) => parseInt(h, 16));
 }
 
+/** How `<tx>` is read: hex when it starts with 0x (auto), or forced. */
+export type TxMode = "auto" | "hex" | "string";
+
+/** The bytes of one `<tx>` argument read as `mode`. @throws UsageError */
+export function txBytes(tx: string, mode: TxMode): Uint8Array {
+  if (mode === "hex" || (mode === "auto" && /^0[xX]/.test(tx))) return parseHexTx(tx);
+  return new TextEncoder().encode(tx);
+}
+
+/** The mode the `--hex` / `--string` flags ask for. @throws UsageError when both are given */
+function txMode(values: Record<string, string | boolean | undefined>): TxMode {
+  if (values.hex && values.string) throw new UsageError("--hex and --string exclude each other");
+  return values.hex ? "hex" : values.string ? "string" : "auto";
+}
+
+/** The command's own flags. */
+const TX_OPTIONS = { hex: { type: "boolean" }, string: { type: "boolean" } } as const;
+
 /** The tx bytes of the command's arguments (`[--hex|--string] <tx>`). @throws UsageError */
-export function txFromArgs(rest: string[]): Uint8Array {
-  let mode: "auto" | "hex" | "string" = "auto";
-  const positional: string[] = [];
-  for (const a of rest) {
-    if (a === "--hex") mode = "hex";
-    else if (a === "--string") mode = "string";
-    else if (a.startsWith("--") && a.length > 2) throw new UsageError(`unknown flag ${a}`);
-    else positional.push(a);
+export function txFromArgs(args: string[]): Uint8Array {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: TX_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`unknown flag: ${(err as Error).message}`);
   }
+  return txBytes(onePositional(parsed.positionals), txMode(parsed.values));
+}
+
+function onePositional(positional: string[]): string {
   if (positional.length !== 1) {
     throw new UsageError(
       positional.length === 0 ? "missing <tx>" : `expected one <tx>, got ${positional.length}`,
     );
   }
-  const tx = positional[0];
-  if (mode === "hex" || (mode === "auto" && /^0[xX]/.test(tx))) return parseHexTx(tx);
-  return new TextEncoder().encode(tx);
+  return positional[0];
 }
 
 function toBase64(b: Uint8Array): string {
@@ -80,14 +99,14 @@ export const broadcastTxCommand: Command = {
   summary: "submit a transaction to a node (RPC broadcast_tx_async)",
   usage: USAGE,
   run(args: string[]): Promise<number> {
-    return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
-      const tx = txFromArgs(rest);
+    return runRpcCommand(USAGE, args, async ({ client, json, rest, values }) => {
+      const tx = txBytes(onePositional(rest), txMode(values));
       const result = await client.call<BroadcastTxResult>("broadcast_tx_async", {
         tx: toBase64(tx),
       });
       if (json) printJson(result);
       else console.log(result.hash);
       return ExitCode.ok;
-    });
+    }, TX_OPTIONS);
   },
 };

@@ -1,7 +1,7 @@
 /**
  * The frame shared by the subcommands that take config flags (`init`, `show-node-id` and the RPC
  * client commands): `--help` / `-h` prints the usage, and failures map to exit codes in one place
- * (bad flag or argument → 2 with the usage, bad config → 2, anything unexpected → 1), with a
+ * (bad flag or argument → 2 with a pointer to `--help`, bad config → 2, anything unexpected → 1), with a
  * hook for the command's own errors.
  * @module
  */
@@ -13,6 +13,16 @@ import { ConfigError, UsageError } from "../config/mod.ts";
  * returns `undefined` to leave `err` to the shared fallback.
  */
 export type CliErrorHandler = (err: unknown) => number | undefined;
+
+/**
+ * The message for a bad command line: the error and where to find the flags, not the whole
+ * usage (a 35-line dump hides the one line that matters).
+ */
+export function usageErrorText(err: UsageError, usage: string): string {
+  const cmd = /^Usage: (?:deno task (?:cli )?|switchyard )?(\S+)/.exec(usage)?.[1];
+  const help = cmd === undefined ? "--help" : `switchyard ${cmd} --help`;
+  return `error: ${err.message}\n(run \`${help}\` for the flags)`;
+}
 
 /**
  * Runs a command body: prints `usage` and returns 0 when `args` asks for help, else awaits `body`
@@ -33,7 +43,7 @@ export async function runCliCommand(
     return await body();
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n\n${usage}`);
+      console.error(usageErrorText(err, usage));
       return ExitCode.usage;
     }
     if (err instanceof ConfigError) {

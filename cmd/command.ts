@@ -3,10 +3,12 @@
  * @module
  */
 
-/** A subcommand of `deno task cli`. */
+/** A subcommand of `switchyard` (`deno task cli` in a checkout). */
 export interface Command {
   /** Name as typed on the command line, e.g. `dial`. */
   readonly name: string;
+  /** Other names that run it (cometbft's: `start` and `run` for `node`). */
+  readonly aliases?: readonly string[];
   /** One line for `--help` listings. */
   readonly summary: string;
   /** Full usage text printed by `<name> --help`. */

@@ -21,7 +21,7 @@ export const DEFAULT_DIAL_MONIKER = "switchyard-dial";
 /** `listen_addr` the probe advertises: the CometBFT default, valid for Go's `Validate`. */
 export const DIAL_LISTEN_ADDR = "tcp://0.0.0.0:26656";
 
-const USAGE = `Usage: deno task cli dial <id@host:port> --chain-id <id> [flags]
+const USAGE = `Usage: switchyard dial <id@host:port> --chain-id <id> [flags]
 
 Connects to one peer, performs the CometBFT handshake, prints the peer's NodeInfo as JSON on
 stdout and disconnects. On failure prints one line "error: <reason>" on stderr.

@@ -14,7 +14,7 @@ import {
 } from "./rpc_cli.ts";
 
 const USAGE =
-  `Usage: deno task cli dial-peers [--persistent] [--unconditional] [--private] [--node ADDR] [--json] ID@HOST:PORT...
+  `Usage: switchyard dial-peers [--persistent] [--unconditional] [--private] [--node ADDR] [--json] ID@HOST:PORT...
 
 Asks a running node to dial the given peers (RPC /dial_peers; the node needs rpc.unsafe = true).
 The node adds them to its address book and dials each after a random 0-3 s delay; the command
@@ -35,20 +35,21 @@ export const dialPeersCommand: Command = {
   summary: "make a running node dial peers (RPC /dial_peers, needs rpc.unsafe)",
   usage: USAGE,
   run(args: string[]): Promise<number> {
-    return runRpcCommand(USAGE, args, async ({ client, json, rest }) => {
-      const flags = { persistent: false, unconditional: false, private: false };
-      const positional: string[] = [];
-      for (const a of rest) {
-        if (a === "--persistent") flags.persistent = true;
-        else if (a === "--unconditional") flags.unconditional = true;
-        else if (a === "--private") flags.private = true;
-        else positional.push(a);
-      }
-      const peers = addressArgs(positional);
+    return runRpcCommand(USAGE, args, async ({ client, json, rest, values }) => {
+      const flags = {
+        persistent: values.persistent === true,
+        unconditional: values.unconditional === true,
+        private: values.private === true,
+      };
+      const peers = addressArgs(rest);
       if (peers.length === 0) throw new UsageError("no peers given (ID@HOST:PORT...)");
       const result = await client.call<{ log: string }>("dial_peers", { peers, ...flags });
       printResult(result, json, (r) => r.log);
       return ExitCode.ok;
+    }, {
+      persistent: { type: "boolean" },
+      unconditional: { type: "boolean" },
+      private: { type: "boolean" },
     });
   },
 };

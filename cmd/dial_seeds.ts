@@ -13,7 +13,7 @@ import {
   runRpcCommand,
 } from "./rpc_cli.ts";
 
-const USAGE = `Usage: deno task cli dial-seeds [--node ADDR] [--json] ID@HOST:PORT...
+const USAGE = `Usage: switchyard dial-seeds [--node ADDR] [--json] ID@HOST:PORT...
 
 Asks a running node to dial the given seed nodes (RPC /dial_seeds; the node needs
 rpc.unsafe = true). They are added to its address book and dialed after a random 0-3 s delay;

@@ -8,7 +8,6 @@ import { ExitCode } from "./command.ts";
 import { runCliCommand } from "./cli_run.ts";
 import {
   CONFIG_FLAGS_HELP,
-  HomeExistsError,
   INIT_CHAIN_ID,
   initHome,
   parseConfigArgs,
@@ -18,18 +17,21 @@ import {
 } from "../config/mod.ts";
 
 const USAGE =
-  `Usage: deno task cli init [--home DIR] [--force] [--chain-id ID] [--moniker NAME] [config flags]
+  `Usage: switchyard init [--home DIR] [--force] [--chain-id ID] [--moniker NAME] [config flags]
 
 Writes a default config.toml (with chain_id = "${INIT_CHAIN_ID}" unless --chain-id is given) and a
 new node key into DIR/config/, and creates DIR/data/. Any config flag given (e.g.
---p2p.laddr tcp://127.0.0.1:26656) is written into the new config.toml.
+--p2p.laddr tcp://127.0.0.1:26656) is written into the new config.toml. As \`cometbft init\`,
+files that already exist are kept and reported ("Found ..."), and it exits 0: running it on a
+home made by cometbft (or twice) changes nothing.
 
-  --force   overwrite an existing config.toml and node_key.json (the node gets a NEW identity)
+  --force, -f   overwrite an existing config.toml and node_key.json (the node gets a NEW
+                identity)
 
 ${CONFIG_FLAGS_HELP}
 
-Exit codes: 0 written; 1 unexpected error (e.g. the directory is not writable);
-2 bad flag or value, or the files exist and --force was not given.`;
+Exit codes: 0 written or found; 1 unexpected error (e.g. the directory is not writable, or an
+existing node key is unreadable); 2 bad flag or value.`;
 
 /** `init`: write a default config and node key. */
 export const initCommand: Command = {
@@ -38,28 +40,33 @@ export const initCommand: Command = {
   usage: USAGE,
   run(args: string[]): Promise<number> {
     return runCliCommand(USAGE, args, async () => {
-      let force = false;
-      const parsed = parseConfigArgs(args);
-      for (const a of parsed.rest) {
-        if (a === "--force" || a === "-f") force = true;
-        else throw new UsageError(`unexpected argument "${a}"`);
-      }
+      const parsed = parseConfigArgs(args, { force: { type: "boolean", short: "f" } });
+      if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
       if (parsed.configPath !== undefined) {
         throw new UsageError(
           "--config is not supported by init (it writes <home>/config/config.toml)",
         );
       }
+      const force = parsed.values.force === true;
       const home = resolveHome(parsed.home, readEnv());
       const res = await initHome(home, { force, flags: parsed.flags });
+      for (const p of res.found) {
+        console.log(`Found ${p === res.paths.configFile ? "config file" : "node key"} ${p} (kept)`);
+      }
       for (const p of res.overwritten) console.log(`Overwrote ${p}`);
-      console.log(`Wrote config file ${res.paths.configFile}`);
-      console.log(`Generated node key ${res.paths.nodeKeyFile}`);
+      for (const p of res.written) {
+        console.log(
+          `${p === res.paths.configFile ? "Wrote config file" : "Generated node key"} ${p}`,
+        );
+      }
+      if (res.found.includes(res.paths.configFile) && Object.keys(parsed.flags).length > 0) {
+        console.error(
+          `warning: ${res.paths.configFile} exists, so the flags given were not written into it ` +
+            "(edit it, or pass --force to rewrite it and make a new node key)",
+        );
+      }
       console.log(`Node ID ${res.nodeId}`);
       return ExitCode.ok;
-    }, (err) => {
-      if (!(err instanceof HomeExistsError)) return undefined;
-      console.error(`error: ${err.message}`);
-      return ExitCode.usage;
     });
   },
 };

@@ -6,7 +6,7 @@ import type { Command } from "./command.ts";
 import { formatNs, RPC_CLIENT_EXIT_HELP, RPC_CLIENT_FLAGS_HELP, runRpcQuery } from "./rpc_cli.ts";
 import type { NetInfoResult } from "../node/rpc_routes.ts";
 
-const USAGE = `Usage: deno task cli net-info [--node tcp://HOST:PORT] [--json]
+const USAGE = `Usage: switchyard net-info [--node tcp://HOST:PORT] [--json]
 
 Asks a running node for /net_info and prints one line per connected peer: node ID, direction
 (out = we dialed), remote IP, moniker, chain ID and connection age. --json prints the raw

@@ -10,6 +10,7 @@
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
 import {
+  type Config,
   CONFIG_FLAGS_HELP,
   ConfigError,
   ensureHome,
@@ -25,6 +26,9 @@ import { KeyFileError } from "../p2p/key.ts";
 import { NodeStartError } from "../node/node.ts";
 import { MultiNode } from "../node/multi_node.ts";
 import { watchReloadSignal } from "../node/reload.ts";
+import { usageErrorText } from "./cli_run.ts";
+import { SWITCHYARD_VERSION } from "../version.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 
 /** A graceful stop taking longer than this is abandoned (exit 1). */
 export const STOP_DEADLINE_MS = 10_000;
@@ -37,8 +41,9 @@ export const EXIT_SECOND_SIGNAL = 130;
  */
 export const SIGNAL_REPEAT_WINDOW_MS = 500;
 
-const USAGE = `Usage: deno task node [--home DIR] [--config FILE] [config flags]
-       (deno task node = deno task cli node)
+const USAGE = `Usage: switchyard start [--home DIR] [--config FILE] [config flags]
+       (also "switchyard node" and "switchyard run", as cometbft's aliases; from a checkout:
+       deno task node)
 
 Runs the node: listens for peers on p2p.laddr, dials persistent_peers, runs the reactors named in
 node.reactors (PEX when p2p.pex), serves RPC on rpc.laddr and Prometheus metrics on
@@ -90,9 +95,10 @@ function waitForSignal(log: Logger): { promise: Promise<Deno.Signal>; dispose():
   };
 }
 
-/** `node`: run the daemon. */
+/** `node` (aliases `start`, `run`): run the daemon. */
 export const nodeCommand: Command = {
   name: "node",
+  aliases: ["start", "run"],
   summary: "run the node (creates a default home on first run)",
   usage: USAGE,
   async run(args: string[]): Promise<number> {
@@ -103,9 +109,11 @@ export const nodeCommand: Command = {
     let node: MultiNode;
     let log: Logger;
     let load: () => ReturnType<typeof loadConfig>;
+    let flagWarnings: string[] = [];
     try {
       const parsed = parseConfigArgs(args);
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
+      flagWarnings = parsed.warnings;
       const env = readEnv();
       const home = resolveHome(parsed.home, env);
       load = () => loadConfig({ home, configPath: parsed.configPath, flags: parsed.flags, env });
@@ -117,13 +125,17 @@ export const nodeCommand: Command = {
         loaded = await load();
       }
       const { config, warnings, chains } = loaded;
-      for (const w of warnings) console.error(`warning: ${w}`);
-      await resolveChainId(config);
       const root = createLogger({ level: config.logLevel, format: config.logFormat });
       log = root.with({ module: "main" });
+      logVersion(log, config);
+      // Through the logger, so log_format = "json" covers them too.
+      logConfigWarnings(log, [...flagWarnings, ...warnings]);
+      flagWarnings = [];
+      await resolveChainId(config);
       for (const f of created) log.info("Created default file", { file: f });
       node = await MultiNode.create({ config, chains, logger: root });
     } catch (err) {
+      for (const w of flagWarnings) console.error(`warning: ${w}`);
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
@@ -168,6 +180,43 @@ export const nodeCommand: Command = {
   },
 };
 
+/**
+ * The first line a node logs: what runs and what it speaks (cometbft's "Version info" line,
+ * with switchyard's own version beside the CometBFT version it advertises).
+ */
+function logVersion(log: Logger, config: Config): void {
+  const line = lineProfile(config.cometbftLine);
+  log.info("Version info", {
+    switchyard: SWITCHYARD_VERSION,
+    cometbft_version: config.node.version || line.version,
+    cometbft_line: line.setting,
+    block: config.node.protocolBlock,
+    p2p: line.p2pProtocol,
+  });
+}
+
+/**
+ * Logs config warnings: the unknown keys and tables of one file as a single line listing them
+ * (a home made by cometbft has some sixty keys switchyard has no use for: one line, not sixty),
+ * any other warning on its own line.
+ */
+export function logConfigWarnings(log: Logger, warnings: readonly string[]): void {
+  const unknown = new Map<string, string[]>();
+  for (const w of warnings) {
+    const m = /^(.*): unknown (?:key "(.*)"|table (\[.*\])) ignored$/.exec(w);
+    if (m === null) {
+      log.info("Config warning", { warning: w });
+      continue;
+    }
+    const keys = unknown.get(m[1]) ?? [];
+    keys.push(m[2] ?? m[3]);
+    unknown.set(m[1], keys);
+  }
+  for (const [file, keys] of unknown) {
+    log.info("Config keys switchyard does not use, ignored", { file, keys });
+  }
+}
+
 async function stopWithin(node: MultiNode, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<false>((resolve) => {
@@ -182,7 +231,7 @@ async function stopWithin(node: MultiNode, ms: number): Promise<boolean> {
 
 function reportSetupError(err: unknown): number {
   if (err instanceof UsageError) {
-    console.error(`error: ${err.message}\n\n${USAGE}`);
+    console.error(usageErrorText(err, USAGE));
     return ExitCode.usage;
   }
   if (err instanceof ConfigError || err instanceof LogLevelError) {

@@ -8,6 +8,7 @@
 import { ExitCode } from "./command.ts";
 import { runCliCommand } from "./cli_run.ts";
 import {
+  type CommandOptions,
   DEFAULT_RPC_LADDR,
   loadConfigForArgs,
   parseConfigArgs,
@@ -36,32 +37,42 @@ export const RPC_CLIENT_EXIT_HELP =
 export interface RpcCliArgs {
   client: RpcClient;
   json: boolean;
-  /** Arguments not consumed by the common flags (command flags and positionals). */
+  /** Positional arguments. */
   rest: string[];
+  /** The command's own flags that were given. */
+  values: Record<string, string | boolean>;
 }
 
-/** Parses the common flags; resolves the node address. @throws UsageError, ConfigError. */
-export async function parseRpcCliArgs(args: string[]): Promise<RpcCliArgs> {
-  const parsed = parseConfigArgs(args);
-  let node: string | undefined;
-  let json = false;
-  const rest: string[] = [];
-  for (let i = 0; i < parsed.rest.length; i++) {
-    const a = parsed.rest[i];
-    if (a === "--json") json = true;
-    else if (a === "--node" || a === "--node-addr") {
-      node = parsed.rest[++i];
-      if (node === undefined) {
-        throw new UsageError(`flag ${a} needs a value (${a} tcp://HOST:PORT)`);
-      }
-    } else if (a.startsWith("--node=")) node = a.slice("--node=".length);
-    else rest.push(a);
-  }
+/** The flags every RPC client command takes besides the config flags. */
+const RPC_CLIENT_OPTIONS: CommandOptions = {
+  node: { type: "string" },
+  "node-addr": { type: "string" },
+  json: { type: "boolean" },
+};
+
+/**
+ * Parses the common flags and the command's own (`own`); resolves the node address.
+ * @throws UsageError, ConfigError.
+ */
+export async function parseRpcCliArgs(
+  args: string[],
+  own: CommandOptions = {},
+): Promise<RpcCliArgs> {
+  const parsed = parseConfigArgs(args, { ...RPC_CLIENT_OPTIONS, ...own });
+  const given = parsed.values.node ?? parsed.values["node-addr"];
+  let node = typeof given === "string" ? given : undefined;
   if (node === undefined) {
     const { config } = await loadConfigForArgs(parsed);
     node = config.rpc.laddr || DEFAULT_RPC_LADDR;
   }
-  return { client: new RpcClient(node), json, rest };
+  const values: Record<string, string | boolean> = {};
+  for (const k of Object.keys(own)) if (k in parsed.values) values[k] = parsed.values[k];
+  return {
+    client: new RpcClient(node),
+    json: parsed.values.json === true,
+    rest: parsed.rest,
+    values,
+  };
 }
 
 /** Prints `value` as the command's JSON output (compact, one line, like CometBFT's RPC). */
@@ -77,8 +88,38 @@ export function runRpcCommand(
   usage: string,
   args: string[],
   body: (a: RpcCliArgs) => Promise<number>,
+  own: CommandOptions = {},
 ): Promise<number> {
-  return runCliCommand(usage, args, async () => body(await parseRpcCliArgs(args)), rpcErrorExit);
+  return runCliCommand(
+    usage,
+    args,
+    async () => body(await parseRpcCliArgs(args, own)),
+    rpcErrorExit,
+  );
+}
+
+/**
+ * What serves each RPC method a node may lack, and how to enable it: reactor routes exist only
+ * when the reactor is in `node.reactors`; unsafe routes only with `rpc.unsafe = true`.
+ */
+const ROUTE_PROVIDERS: Record<string, { reactor: string } | { unsafe: true }> = {
+  broadcast_tx_async: { reactor: "tx_relay" },
+  say: { reactor: "chat" },
+  dial_seeds: { unsafe: true },
+  dial_peers: { unsafe: true },
+};
+
+/** The hint printed after "Method not found" for `method`. */
+export function missingRouteHint(method: string): string {
+  const p = ROUTE_PROVIDERS[method];
+  if (p === undefined) return "";
+  if ("unsafe" in p) {
+    return ` (${method} is an unsafe route: set rpc.unsafe = true in the node's config.toml, ` +
+      `or start it with --rpc.unsafe)`;
+  }
+  return ` (${method} is served by the ${p.reactor} reactor, which this node does not run: add ` +
+    `"${p.reactor}" to node.reactors in its config.toml, e.g. reactors = ["pex", ` +
+    `"${p.reactor}"], or start it with --node.reactors pex,${p.reactor})`;
 }
 
 /** Exit code (and message) of the RPC client's own errors; `undefined` for any other error. */
@@ -88,9 +129,7 @@ function rpcErrorExit(err: unknown): number | undefined {
     return ExitCode.rpcUnreachable;
   }
   if (err instanceof RpcCallError) {
-    const hint = err.code === RpcCode.methodNotFound
-      ? " (unsafe routes need rpc.unsafe = true on the node)"
-      : "";
+    const hint = err.code === RpcCode.methodNotFound ? missingRouteHint(err.method) : "";
     console.error(`error: the node answered: ${err.message}${hint}`);
     return ExitCode.rpcError;
   }

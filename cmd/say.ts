@@ -13,7 +13,7 @@ import {
 } from "./rpc_cli.ts";
 import { UsageError } from "../config/mod.ts";
 
-const USAGE = `Usage: deno task cli say [--node tcp://HOST:PORT] "<text>"
+const USAGE = `Usage: switchyard say [--node tcp://HOST:PORT] "<text>"
 
 Sends one chat line from the node (its moniker is shown as the author). The node must run the
 chat reactor (node.reactors includes "chat"). Several words are joined with spaces. Text: 1 to

@@ -8,12 +8,12 @@ import { runCliCommand } from "./cli_run.ts";
 import { loadConfigForArgs, parseConfigArgs, UsageError } from "../config/mod.ts";
 import { KeyFileError, NodeKey } from "../p2p/key.ts";
 
-const USAGE = `Usage: deno task cli show-node-id [--home DIR] [--config FILE]
+const USAGE = `Usage: switchyard show-node-id [--home DIR] [--config FILE]
 
 Prints the node ID (40 hex characters) of the node key named by node_key_file in the config
 (default DIR/config/node_key.json). Never creates a key: run \`init\` first.
 
-  --home DIR     home directory (default $SWITCHYARD_HOME, else ~/.switchyard)
+  --home DIR     home directory (default $SWITCHYARD_HOME, else $CMTHOME, else ~/.switchyard)
   --config FILE  config file (default DIR/config/config.toml)
 
 Exit codes: 0 printed; 1 the key file is missing or unreadable; 2 bad flag or config value.`;
@@ -36,7 +36,7 @@ export const showNodeIdCommand: Command = {
     }, (err) => {
       if (!(err instanceof KeyFileError)) return undefined;
       const missing = err.cause instanceof Deno.errors.NotFound;
-      const hint = missing ? `; create it with: deno task cli init --home ${home}` : "";
+      const hint = missing ? `; create it with: switchyard init --home ${home}` : "";
       console.error(`error: ${err.message}${hint}`);
       return ExitCode.failure;
     });

@@ -6,7 +6,7 @@ import type { Command } from "./command.ts";
 import { RPC_CLIENT_EXIT_HELP, RPC_CLIENT_FLAGS_HELP, runRpcQuery } from "./rpc_cli.ts";
 import type { StatusResult } from "../node/rpc_routes.ts";
 
-const USAGE = `Usage: deno task cli status [--node tcp://HOST:PORT] [--json]
+const USAGE = `Usage: switchyard status [--node tcp://HOST:PORT] [--json]
 
 Asks a running node for /status and prints its identity: node ID, moniker, chain ID (network),
 listen address, software and protocol versions, channels and RPC address. Works against

@@ -7,7 +7,7 @@
 import { join, resolve } from "node:path";
 import { NodeKey } from "../p2p/key.ts";
 import { buildConfig, type RawValue } from "./build.ts";
-import { flagName, HOME_ENV } from "./overrides.ts";
+import { CMT_HOME_ENV, flagName, HOME_ENV } from "./overrides.ts";
 import { DEFAULT_ADDR_BOOK_FILE, DEFAULT_NODE_KEY_FILE, INIT_CHAIN_ID } from "./schema.ts";
 import { renderConfigToml } from "./toml.ts";
 import { ConfigError } from "./validate.ts";
@@ -32,32 +32,22 @@ export interface HomePaths {
   dataDir: string;
 }
 
-/** `init` would overwrite existing files and `--force` was not given. */
-export class HomeExistsError extends Error {
-  /** The files that already exist. */
-  readonly paths: string[];
-  constructor(paths: string[]) {
-    super(
-      `${paths.join(" and ")} already exist${
-        paths.length === 1 ? "s" : ""
-      }; pass --force to overwrite`,
-    );
-    this.name = "HomeExistsError";
-    this.paths = paths;
-  }
-}
-
 /**
- * The home directory, absolute: `flagHome`, else `$SWITCHYARD_HOME`, else `$HOME/.switchyard`.
+ * The home directory, absolute: `flagHome`, else `$SWITCHYARD_HOME`, else CometBFT's `$CMTHOME`,
+ * else `$HOME/.switchyard`. (cometbft lets `CMTHOME` win over `--home`; here the flag wins, as
+ * for every other key.)
  * @throws ConfigError when none is available.
  */
 export function resolveHome(
   flagHome: string | undefined,
   env: Record<string, string | undefined>,
 ): string {
-  const chosen = flagHome || env[HOME_ENV] || (env.HOME ? join(env.HOME, DEFAULT_HOME_DIR) : "");
+  const chosen = flagHome || env[HOME_ENV] || env[CMT_HOME_ENV] ||
+    (env.HOME ? join(env.HOME, DEFAULT_HOME_DIR) : "");
   if (!chosen) {
-    throw new ConfigError(`config error: no home directory: pass --home DIR or set ${HOME_ENV}`);
+    throw new ConfigError(
+      `config error: no home directory: pass --home DIR or set ${HOME_ENV} (or ${CMT_HOME_ENV})`,
+    );
   }
   return resolve(chosen);
 }
@@ -93,10 +83,14 @@ export interface InitOptions {
   flags?: Record<string, string>;
 }
 
-/** What {@link initHome} wrote. */
+/** What {@link initHome} did. */
 export interface InitResult {
   paths: HomePaths;
   nodeId: string;
+  /** Files written (new, or replaced with `force`). */
+  written: string[];
+  /** Files that existed and were kept (without `force`). */
+  found: string[];
   /** Files that existed and were replaced (only with `force`). */
   overwritten: string[];
 }
@@ -112,23 +106,37 @@ function initialConfigText(home: string, flags: Record<string, string>): string 
 }
 
 /**
- * Creates a home: `config/config.toml` (defaults, `chain_id = "switchyard-local"`, plus
- * `flags`), a fresh `config/node_key.json` (mode 0600) and `data/`.
- * @throws HomeExistsError when either file exists and `force` is not set.
+ * Creates a home as `cometbft init` does: `config/config.toml` (defaults,
+ * `chain_id = "switchyard-local"`, plus `flags`), `config/node_key.json` (mode 0600) and `data/`,
+ * each only when missing; existing files are kept (and reported in `found`) unless `force`.
  * @throws ConfigError when a flag value is invalid (nothing is written then).
+ * @throws KeyFileError when a kept node key cannot be read.
  */
 export async function initHome(home: string, opts: InitOptions = {}): Promise<InitResult> {
   const paths = homePaths(home);
   const text = initialConfigText(paths.home, opts.flags ?? {});
-  const present: string[] = [];
-  for (const p of [paths.configFile, paths.nodeKeyFile]) if (await exists(p)) present.push(p);
-  if (present.length > 0 && !opts.force) throw new HomeExistsError(present);
+  const res: InitResult = { paths, nodeId: "", written: [], found: [], overwritten: [] };
   await Deno.mkdir(paths.configDir, { recursive: true, mode: DIR_MODE });
   await Deno.mkdir(paths.dataDir, { recursive: true, mode: DIR_MODE });
-  await writeFileAtomic(paths.configFile, new TextEncoder().encode(text), CONFIG_FILE_MODE);
-  const key = NodeKey.generate();
-  await key.save(paths.nodeKeyFile);
-  return { paths, nodeId: key.id, overwritten: present };
+  const configExists = await exists(paths.configFile);
+  if (configExists && !opts.force) res.found.push(paths.configFile);
+  else {
+    if (configExists) res.overwritten.push(paths.configFile);
+    await writeFileAtomic(paths.configFile, new TextEncoder().encode(text), CONFIG_FILE_MODE);
+    res.written.push(paths.configFile);
+  }
+  const keyExists = await exists(paths.nodeKeyFile);
+  if (keyExists && !opts.force) {
+    res.found.push(paths.nodeKeyFile);
+    res.nodeId = (await NodeKey.load(paths.nodeKeyFile)).id;
+  } else {
+    if (keyExists) res.overwritten.push(paths.nodeKeyFile);
+    const key = NodeKey.generate();
+    await key.save(paths.nodeKeyFile);
+    res.written.push(paths.nodeKeyFile);
+    res.nodeId = key.id;
+  }
+  return res;
 }
 
 /**

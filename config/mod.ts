@@ -4,7 +4,7 @@
  * modules.
  *
  * ```ts
- * const { flags, home, configPath } = parseConfigArgs(Deno.args);
+ * const { flags, home, configPath } = parseConfigArgs(Deno.args, { force: { type: "boolean" } });
  * const { config, warnings } = await loadConfig({ home, configPath, flags, env: readEnv() });
  * ```
  * @module
@@ -17,7 +17,8 @@ import {
   DEFAULT_CHAIN_NAME,
 } from "./chains.ts";
 import { homePaths, resolveHome } from "./home.ts";
-import { type ConfigArgs, envOverrides, flagName, readEnv } from "./overrides.ts";
+import { envOverrides, readEnv } from "./overrides.ts";
+import { type ConfigArgs, flagName } from "./flags.ts";
 import { type Config, MAX_CHAIN_ID_LENGTH } from "./schema.ts";
 import { parseConfigText } from "./toml.ts";
 import { ConfigError } from "./validate.ts";
@@ -38,23 +39,34 @@ export {
 export { parseConfigText, renderConfigToml } from "./toml.ts";
 export * from "./chains.ts";
 export {
+  CMT_ENV_PREFIX,
+  CMT_HOME_ENV,
+  cmtEnvName,
+  CONFIG_FLAG_NAMES,
   CONFIG_FLAGS_HELP,
-  type ConfigArgs,
   ENV_PREFIX,
   ENV_VARS,
   envName,
   envOverrides,
-  flagName,
   HOME_ENV,
-  parseConfigArgs,
   readEnv,
-  UsageError,
 } from "./overrides.ts";
+export {
+  type CommandOption,
+  type CommandOptions,
+  type ConfigArgs,
+  flagName,
+  hoistGlobalFlags,
+  IGNORED_COMETBFT_FLAGS,
+  parseConfigArgs,
+  suggestFlag,
+  unknownFlagError,
+  UsageError,
+} from "./flags.ts";
 export {
   CONFIG_FILE,
   DEFAULT_HOME_DIR,
   ensureHome,
-  HomeExistsError,
   type HomePaths,
   homePaths,
   initHome,
@@ -65,13 +77,13 @@ export {
 
 /** Inputs of {@link loadConfig}. */
 export interface LoadConfigOptions {
-  /** `--home`; else `env.SWITCHYARD_HOME`; else `$HOME/.switchyard`. */
+  /** `--home`; else `env.SWITCHYARD_HOME`; else `env.CMTHOME`; else `$HOME/.switchyard`. */
   home?: string;
   /** `--config`; else `<home>/config/config.toml`. An explicit file must exist. */
   configPath?: string;
   /** Key path → flag text, e.g. from {@link parseConfigArgs}. */
   flags?: Record<string, string>;
-  /** Environment (e.g. from {@link readEnv}); only `SWITCHYARD_*` and `HOME` are looked at. */
+  /** Environment (e.g. from {@link readEnv}); `SWITCHYARD_*`, `CMT_*`, `CMTHOME`, `HOME`. */
   env?: Record<string, string | undefined>;
 }
 

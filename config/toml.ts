@@ -30,7 +30,7 @@ function isTable(v: unknown): v is Record<string, unknown> {
 
 /**
  * Parses config text. `path` only labels messages.
- * @throws ConfigError for invalid TOML, or a known table that is not a table.
+ * @throws ConfigError for invalid TOML (with line, column and the line itself), or a known table that is not a table.
  */
 export function parseConfigText(text: string, path: string): ParsedFile {
   let doc: Record<string, unknown>;
@@ -38,8 +38,14 @@ export function parseConfigText(text: string, path: string): ParsedFile {
     doc = parse(text, { unsafeKeyBehaviour: "drop" }) as Record<string, unknown>;
   } catch (err) {
     if (!(err instanceof TomlError)) throw err;
-    const msg = err.message.split("\n")[0];
-    throw new ConfigError(`config error: ${path}: invalid TOML: ${msg}`, {}, { cause: err });
+    const msg = err.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    const line = text.split(/\r?\n/)[err.line - 1] ?? "";
+    throw new ConfigError(
+      `config error: ${path}:${err.line}:${err.column}: invalid TOML at line ${err.line}, ` +
+        `column ${err.column}: ${msg}\n  ${line}\n  ${" ".repeat(Math.max(0, err.column - 1))}^`,
+      {},
+      { cause: err },
+    );
   }
   const values = new Map<string, unknown>();
   const warnings: string[] = [];

@@ -164,42 +164,100 @@ type Coerced = { ok: true; value: TypedValue } | { ok: false; allowed: string };
 const ok = (value: TypedValue): Coerced => ({ ok: true, value });
 const fail = (allowed: string): Coerced => ({ ok: false, allowed });
 
-function coerceKind(spec: KeySpec, raw: unknown, fromText: boolean): Coerced {
+/** Go's `strconv.ParseBool` (what viper's weak decoding and pflag use); `""` is false there too. */
+const GO_BOOLS: Record<string, boolean> = {
+  "1": true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  "0": false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
+  "": false,
+};
+
+/**
+ * Go's `strconv.ParseInt(s, 0, 64)` as mapstructure's weak decoding calls it (`""` counts as
+ * 0): an optional sign, then decimal, `0x` hex, `0o`/leading-`0` octal or `0b` binary, with `_`
+ * between digits when a prefix is given.
+ */
+export function parseGoInt(text: string): number | undefined {
+  if (text === "") return 0;
+  const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$/.exec(
+    text,
+  );
+  if (!m) return undefined;
+  let digits = m[2];
+  if (digits.includes("_")) {
+    // Go allows underscores only with a base prefix, and only between digits.
+    if (!/^0[xXoObB]?/.test(digits) || /__|_$/.test(digits) || digits === "0_") return undefined;
+    digits = digits.replaceAll("_", "");
+  }
+  let n: number;
+  if (/^0[xX]/.test(digits)) n = parseInt(digits.slice(2), 16);
+  else if (/^0[oO]/.test(digits)) n = parseInt(digits.slice(2), 8);
+  else if (/^0[bB]/.test(digits)) n = parseInt(digits.slice(2), 2);
+  else if (digits.length > 1 && digits[0] === "0") n = parseInt(digits.slice(1), 8);
+  else n = Number(digits);
+  return m[1] === "-" ? -n : n;
+}
+
+/** Go's `strconv.FormatFloat(f, 'f', -1, 64)`-like text of a number (weak number → string). */
+function goNumberText(n: number): string {
+  return Number.isInteger(n) ? BigInt(n).toString() : String(n);
+}
+
+/**
+ * Converts a raw value to its kind the way CometBFT's config loading does (viper with
+ * mapstructure's `WeaklyTypedInput` and `StringToTimeDurationHook`), so a config cometbft accepts
+ * is accepted here: `"40"` for an integer, `1` or `"t"` for a boolean, a number for a string, and
+ * an integer for a duration, which is NANOSECONDS (`flush_throttle_timeout = 100` is 100ns, as
+ * Go reads it). Flags and environment variables are text and follow the same rules.
+ */
+function coerceKind(spec: KeySpec, raw: unknown): Coerced {
+  const num = typeof raw === "bigint" ? Number(raw) : raw;
   switch (spec.kind) {
     case "string":
     case "path":
-      return typeof raw === "string" ? ok(raw) : fail("must be a string");
+      if (typeof num === "string") return ok(num);
+      if (typeof num === "number") return ok(goNumberText(num));
+      if (typeof num === "boolean") return ok(num ? "1" : "0");
+      return fail("must be a string");
     case "bool":
-      if (typeof raw === "boolean") return ok(raw);
-      if (fromText && typeof raw === "string") {
-        const t = raw.toLowerCase();
-        if (t === "true" || t === "1") return ok(true);
-        if (t === "false" || t === "0") return ok(false);
-      }
+      if (typeof num === "boolean") return ok(num);
+      if (typeof num === "number") return ok(num !== 0);
+      if (typeof num === "string" && num in GO_BOOLS) return ok(GO_BOOLS[num]);
       return fail("must be a boolean (true or false)");
     case "int": {
       let n: number | undefined;
-      if (typeof raw === "number") n = raw;
-      else if (typeof raw === "bigint") n = Number(raw);
-      else if (fromText && typeof raw === "string" && /^[+-]?\d+$/.test(raw.trim())) {
-        n = Number(raw.trim());
-      }
+      if (typeof num === "number") n = Math.trunc(num);
+      else if (typeof num === "boolean") n = num ? 1 : 0;
+      else if (typeof num === "string") n = parseGoInt(num.trim() === num ? num : "x");
       if (n === undefined || !Number.isSafeInteger(n) || n < (INT_MIN[spec.path] ?? 0)) {
         return fail(intAllowed(spec.path));
       }
       return ok(n);
     }
     case "duration": {
-      if (typeof raw !== "string") return fail(`must be a duration string (${DURATION_HINT})`);
+      // Go's time.Duration is int64 nanoseconds: a bare number is nanoseconds, not ms or s.
+      if (typeof num === "number") return ok(Math.trunc(num) / 1e6);
+      if (typeof num === "boolean") return ok(num ? 1e-6 : 0);
+      if (typeof num !== "string") return fail(`must be a duration string (${DURATION_HINT})`);
       try {
-        return ok(parseGoDuration(raw) / 1e6);
+        return ok(parseGoDuration(num) / 1e6);
       } catch (err) {
         if (err instanceof DurationError) return fail(`must be a duration (${DURATION_HINT})`);
         throw err;
       }
     }
     case "list":
-      if (typeof raw === "string") return ok(splitList(raw));
+      if (typeof num === "string") return ok(splitList(num));
+      if (typeof num === "number") return ok(splitList(goNumberText(num)));
       if (Array.isArray(raw) && raw.every((x) => typeof x === "string")) {
         return ok(raw.map((x) => x.trim()).filter((x) => x !== ""));
       }
@@ -339,13 +397,12 @@ const CHECKS: Record<string, Check> = {
 };
 
 /**
- * Converts and checks one raw value of `spec`. Text from flags and env vars is parsed (booleans,
- * integers, comma lists); file values must already have the right TOML type.
+ * Converts and checks one raw value of `spec` with CometBFT's weak decoding rules (see
+ * `coerceKind`), from the file, a flag or an environment variable alike.
  * @throws ConfigError naming the key, the value and what is allowed.
  */
 export function coerceValue(spec: KeySpec, raw: unknown, source: ValueSource): TypedValue {
-  const fromText = source.kind === "env" || source.kind === "flag";
-  const c = coerceKind(spec, raw, fromText);
+  const c = coerceKind(spec, raw);
   if (!c.ok) throw ConfigError.forValue(spec.path, raw, c.allowed, source);
   const v = c.value;
   const check = CHECKS[spec.path] as ((x: TypedValue) => string | undefined) | undefined;

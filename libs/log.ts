@@ -127,6 +127,8 @@ function logfmtValue(v: unknown): string {
 
 function jsonValue(v: unknown): unknown {
   if (v instanceof Error) return v.message;
+  // Lists stay JSON arrays (each element rendered as a single value would be).
+  if (Array.isArray(v)) return v.map(jsonValue);
   if (v instanceof Uint8Array) return btoa(String.fromCharCode(...v));
   if (typeof v === "bigint") return v.toString();
   if (v !== null && typeof v === "object" && !Array.isArray(v)) {

@@ -8,10 +8,13 @@
 import client from "prom-client";
 import type { NodeMetrics } from "./metrics.ts";
 import type { MetricsSourceText } from "./metrics_server.ts";
+import { processMetricsRegistry } from "./process_metrics.ts";
 
 /** Merges the registries of the chains `sources` returns at scrape time. */
 export class ChainsMetrics implements MetricsSourceText {
   readonly #sources: () => Iterable<NodeMetrics>;
+  /** `process_*` series: one set for the process, without a `chain_id` label (as Go's). */
+  readonly #process = processMetricsRegistry();
 
   constructor(sources: () => Iterable<NodeMetrics>) {
     this.#sources = sources;
@@ -19,9 +22,10 @@ export class ChainsMetrics implements MetricsSourceText {
 
   /** The text exposition of every chain's series, one family per name. */
   async metrics(): Promise<string> {
-    const parts = await Promise.all(
-      [...this.#sources()].map((m) => m.registry.getMetricsAsJSON()),
-    );
+    const parts = await Promise.all([
+      ...[...this.#sources()].map((m) => m.registry.getMetricsAsJSON()),
+      this.#process.getMetricsAsJSON(),
+    ]);
     // Series of different chains differ in chain_id, so the aggregation never sums two chains.
     return await client.AggregatorRegistry.aggregate(parts).metrics();
   }

@@ -3,7 +3,8 @@
  * p2p layer's {@link P2PMetrics} hooks with CometBFT's series names under the configured
  * namespace (`<namespace>_p2p_<name>`) and the constant `chain_id` label, plus switchyard's own
  * series (inbound/outbound peers, dial outcomes, rejected inbound connections, failed sends,
- * address book size).
+ * address book size), and the `process_*` series of Go's process collector
+ * (`process_metrics.ts`).
  *
  * Cardinality: CometBFT labels the per-peer series with `peer_id`. That is one series per peer
  * ever seen, never deleted, so here it is opt-in (`instrumentation.peer_labels = true`); by
@@ -17,6 +18,7 @@ import {
   type P2PMetrics,
   type SendFailureReason,
 } from "../p2p/metrics.ts";
+import { processMetricsRegistry } from "./process_metrics.ts";
 
 /** CometBFT's metrics subsystem of the p2p layer. */
 export const P2P_SUBSYSTEM = "p2p";
@@ -75,6 +77,8 @@ export class NodeMetrics implements P2PMetrics {
   /** Last pending-send sample per peer, for the aggregate gauge (pruned at scrape time). */
   readonly #pending = new Map<string, number>();
   #source: MetricsSource | undefined;
+  /** `process_*` series, in their own registry: Go's carry no `chain_id` label. */
+  readonly #process = processMetricsRegistry();
 
   constructor(opts: NodeMetricsOptions) {
     this.#peerLabels = opts.peerLabels;
@@ -170,9 +174,9 @@ export class NodeMetrics implements P2PMetrics {
     this.#source = source;
   }
 
-  /** The text exposition of every series. */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /** The text exposition of every series: this node's, then the process's (`process_*`). */
+  async metrics(): Promise<string> {
+    return (await this.registry.metrics()) + (await this.#process.metrics());
   }
 
   /** Content-Type of {@link metrics}. */

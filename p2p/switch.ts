@@ -160,7 +160,7 @@ export class Switch implements ReactorSwitch {
 
   /** Sets the persistent peers (`id@host:port` list); hostnames are resolved now. */
   async addPersistentPeers(addrs: readonly string[]): Promise<void> {
-    this.#log.info("Adding persistent peers", { addrs: addrs.join(",") });
+    this.#log.info("Adding persistent peers", { addrs: [...addrs] });
     this.#classes.setPersistent(await parsePeerAddresses(this.#log, addrs));
   }
   /** Peers that bypass the inbound cap and are not counted (validated IDs). */

@@ -11,7 +11,7 @@
  * one a Go node rejects too.
  * @module
  */
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
 import { protoType } from "../p2p/proto.ts";
 import { lineMessageName, type LineProfile, lineProfile } from "../p2p/cometbft_line.ts";
 import { isValidRoundStep, type RoundStepUpdate } from "./peer_state.ts";

@@ -5,8 +5,8 @@
  * Wiring done here:
  * - the relay stamps txs with the watcher's highest height seen (found on the switch, if the
  *   watcher is enabled too);
- * - the watcher's per-peer heights become Prometheus gauges when the node's metrics object has a
- *   prom-client registry;
+ * - the watcher's heights become Prometheus gauges when the node's metrics object has a
+ *   prom-client registry (per peer only with `instrumentation.peer_labels`);
  * - chat lines are printed on stdout (`<moniker>: <text>`), the demo's visible output.
  * @module
  */
@@ -25,19 +25,24 @@ export const SWITCH_NAMES = {
 } as const;
 
 /**
- * Gauges `<ns>_consensus_watcher_peer_height{peer_id}` and `…_max_height`, counter
- * `…_unknown_messages_total`.
+ * Gauges `<ns>_consensus_watcher_max_height` and, with `peerLabels`
+ * (`instrumentation.peer_labels`), `<ns>_consensus_watcher_peer_height{peer_id}`: one series per
+ * peer is opt-in, as for the p2p series (cardinality), and without a peer label a per-peer height
+ * means nothing, so that gauge is left out. Counter `…_unknown_messages_total`.
  */
 export function promWatcherMetrics(
   registry: client.Registry,
   namespace = "cometbft",
+  peerLabels = false,
 ): WatcherMetrics {
-  const peerHeight = new client.Gauge({
-    name: `${namespace}_consensus_watcher_peer_height`,
-    help: "Consensus height last reported by a peer (NewRoundStep on 0x20).",
-    labelNames: ["peer_id"],
-    registers: [registry],
-  });
+  const peerHeight = peerLabels
+    ? new client.Gauge({
+      name: `${namespace}_consensus_watcher_peer_height`,
+      help: "Consensus height last reported by a peer (NewRoundStep on 0x20).",
+      labelNames: ["peer_id"],
+      registers: [registry],
+    })
+    : undefined;
   const maxHeight = new client.Gauge({
     name: `${namespace}_consensus_watcher_max_height`,
     help: "Highest consensus height reported by any peer (what we announce).",
@@ -49,8 +54,8 @@ export function promWatcherMetrics(
     registers: [registry],
   });
   return {
-    peerHeight: (id, h) => peerHeight.set({ peer_id: id }, h),
-    peerRemoved: (id) => peerHeight.remove({ peer_id: id }),
+    peerHeight: (id, h) => peerHeight?.set({ peer_id: id }, h),
+    peerRemoved: (id) => peerHeight?.remove({ peer_id: id }),
     maxHeight: (h) => maxHeight.set(h),
     unknownMessage: () => unknown.inc(),
   };
@@ -71,7 +76,11 @@ export const consensusWatcherEntry: ReactorEntry = {
       line: lineProfile(ctx.config.cometbftLine),
       logger: ctx.logger.with({ module: "consensus" }),
       metrics: registry
-        ? promWatcherMetrics(registry, ctx.config.instrumentation.namespace)
+        ? promWatcherMetrics(
+          registry,
+          ctx.config.instrumentation.namespace,
+          ctx.config.instrumentation.peerLabels,
+        )
         : undefined,
     });
     return { reactor: watcher };

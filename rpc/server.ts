@@ -98,7 +98,8 @@ async function readBodyUpTo(req: Request, max: number): Promise<Uint8Array | und
   return out;
 }
 
-type RpcResponse =
+/** A JSON-RPC response object as the server writes it. */
+export type RpcResponse =
   | { jsonrpc: "2.0"; id?: JsonRpcId; result: unknown }
   | { jsonrpc: "2.0"; id?: JsonRpcId; error: { code: number; message: string; data?: string } };
 
@@ -108,10 +109,27 @@ function goJson(v: unknown): string {
     .replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 }
 
-function errorResponse(id: JsonRpcId | undefined, err: RpcError): RpcResponse {
-  const r: RpcResponse = { jsonrpc: "2.0", error: err.toObject() };
-  if (id !== undefined) r.id = id;
-  return r;
+/**
+ * A JSON-RPC error response with CometBFT's key order (`jsonrpc`, `id`, `error`: Go encodes the
+ * `RPCResponse` struct fields in declaration order, and omits a nil id).
+ */
+export function errorResponse(id: JsonRpcId | undefined, err: RpcError): RpcResponse {
+  if (id === undefined) return { jsonrpc: "2.0", error: err.toObject() };
+  return { jsonrpc: "2.0", id, error: err.toObject() };
+}
+
+/**
+ * The URI parameters of a request to `/<route>`: Go's `r.FormValue`, where a form-typed body
+ * (`application/x-www-form-urlencoded`, POST/PUT/PATCH) comes before the query string.
+ */
+export function uriParams(req: Request, url: URL, body: Uint8Array): URLSearchParams {
+  const type = req.headers.get("content-type") ?? "";
+  const formBody = ["POST", "PUT", "PATCH"].includes(req.method) &&
+    type.includes("application/x-www-form-urlencoded");
+  if (!formBody) return new URLSearchParams(url.search);
+  const out = new URLSearchParams(new TextDecoder().decode(body));
+  for (const [k, v] of new URLSearchParams(url.search)) if (!out.has(k)) out.set(k, v);
+  return out;
 }
 
 /** A running RPC server. */
@@ -254,22 +272,16 @@ export class RPCServer {
           headers,
         );
       }
-      const isForm = (req.headers.get("content-type") ?? "").includes(
-        "application/x-www-form-urlencoded",
-      );
-      if (url.pathname === "/" && req.method === "POST" && !isForm) {
+      // Go's mux sends every request for "/" to the JSON-RPC handler whatever its method or
+      // Content-Type (curl -d sends application/x-www-form-urlencoded); an empty body lists
+      // the routes.
+      if (url.pathname === "/") {
         if (body.length === 0) return this.listOfRoutes();
         return await this.handleJsonRpc(new TextDecoder().decode(body), headers);
       }
-      if (url.pathname === "/" && body.length === 0) return this.listOfRoutes();
       const route = this.routes.get(url.pathname.slice(1));
       if (!route) return new Response("404 page not found\n", { status: 404 });
-      const query = new URLSearchParams(url.search);
-      if (isForm) {
-        for (const [k, v] of new URLSearchParams(new TextDecoder().decode(body))) {
-          if (!query.has(k)) query.set(k, v);
-        }
-      }
+      const query = uriParams(req, url, body);
       let args;
       try {
         args = decodeUriParams(route.params, query);

@@ -222,8 +222,8 @@ const BAD_VALUES: [string, string][] = [
     "config error: p2p.max_num_inbound_peers = -1: must be an integer ≥ 0",
   ],
   [
-    "[p2p]\nmax_num_outbound_peers = 1.5",
-    "config error: p2p.max_num_outbound_peers = 1.5: must be an integer ≥ 0",
+    '[p2p]\nmax_num_outbound_peers = "1.5"',
+    'config error: p2p.max_num_outbound_peers = "1.5": must be an integer ≥ 0',
   ],
   ['[p2p]\nsend_rate = "fast"', 'config error: p2p.send_rate = "fast": must be an integer ≥ 0'],
   [
@@ -236,8 +236,8 @@ const BAD_VALUES: [string, string][] = [
     'config error: p2p.flush_throttle_timeout = "100": must be a duration (Go duration syntax, e.g. "100ms", "20s", "1m30s")',
   ],
   [
-    "[p2p]\nflush_throttle_timeout = 100",
-    'config error: p2p.flush_throttle_timeout = 100: must be a duration string (Go duration syntax, e.g. "100ms", "20s", "1m30s")',
+    '[p2p]\nflush_throttle_timeout = ["100ms"]',
+    'config error: p2p.flush_throttle_timeout = ["100ms"]: must be a duration string (Go duration syntax, e.g. "100ms", "20s", "1m30s")',
   ],
   [
     '[p2p]\npersistent_peers_max_dial_period = "-1s"',
@@ -252,7 +252,7 @@ const BAD_VALUES: [string, string][] = [
     'moniker = "caf\u00e9"',
     'config error: moniker = "caf\u00e9": must be non-empty printable ASCII',
   ],
-  ["moniker = 5", "config error: moniker = 5: must be a string"],
+  ["moniker = [5]", "config error: moniker = [5]: must be a string"],
   [
     'log_level = "p2p:verbose"',
     'config error: log_level = "p2p:verbose": must be debug, info, error or none, or module:level pairs like "p2p:debug,*:info"',
@@ -304,8 +304,8 @@ const BAD_VALUES: [string, string][] = [
     }@1.2.3.999:26656": "1.2.3.999" is not an IP address or host name (allowed: id@host:port)`,
   ],
   [
-    "[p2p]\nseeds = 5",
-    "config error: p2p.seeds = 5: must be a comma separated string or an array of strings",
+    "[p2p]\nseeds = true",
+    "config error: p2p.seeds = true: must be a comma separated string or an array of strings",
   ],
   [
     '[p2p]\nprivate_peer_ids = "xyz"',
@@ -335,7 +335,10 @@ const BAD_VALUES: [string, string][] = [
     '[rpc]\nladdr = "http://127.0.0.1:26657"',
     'config error: rpc.laddr = "http://127.0.0.1:26657": must be tcp://host:port, unix:///path or empty',
   ],
-  ["[rpc]\nunsafe = 1", "config error: rpc.unsafe = 1: must be a boolean (true or false)"],
+  [
+    '[rpc]\nunsafe = "yes"',
+    'config error: rpc.unsafe = "yes": must be a boolean (true or false)',
+  ],
   [
     '[instrumentation]\nnamespace = "1abc"',
     'config error: instrumentation.namespace = "1abc": must be a Prometheus name: letters, digits and _, not starting with a digit',
@@ -412,27 +415,30 @@ Deno.test("boolean flags: alone, =false, =true; a separate false is not consumed
 });
 
 Deno.test("parseConfigArgs: CometBFT flag names, --home, --config, rest, missing values", () => {
-  const p = parseConfigArgs([
-    "--home",
-    "/h",
-    "--config=/c.toml",
-    "--chain-id",
-    "net-1",
-    "--moniker=m",
-    "--log_level",
-    "p2p:debug",
-    "--p2p.seeds=",
-    "--p2p.persistent_peers",
-    "x@1.2.3.4:5",
-    "--p2p.external_address",
-    "1.2.3.4:26656",
-    "--rpc.laddr",
-    "unix:///s",
-    "--force",
-    "pos",
-    "--",
-    "--moniker",
-  ]);
+  const p = parseConfigArgs(
+    [
+      "--home",
+      "/h",
+      "--config=/c.toml",
+      "--chain-id",
+      "net-1",
+      "--moniker=m",
+      "--log_level",
+      "p2p:debug",
+      "--p2p.seeds=",
+      "--p2p.persistent_peers",
+      "x@1.2.3.4:5",
+      "--p2p.external_address",
+      "1.2.3.4:26656",
+      "--rpc.laddr",
+      "unix:///s",
+      "--force",
+      "pos",
+      "--",
+      "--moniker",
+    ],
+    { force: { type: "boolean" } },
+  );
   assertEquals(p.home, "/h");
   assertEquals(p.configPath, "/c.toml");
   assertEquals(p.flags, {
@@ -444,7 +450,8 @@ Deno.test("parseConfigArgs: CometBFT flag names, --home, --config, rest, missing
     "p2p.external_address": "1.2.3.4:26656",
     "rpc.laddr": "unix:///s",
   });
-  assertEquals(p.rest, ["--force", "pos", "--", "--moniker"]);
+  assertEquals(p.values, { force: true });
+  assertEquals(p.rest, ["pos", "--moniker"]);
   assertThrows(() => parseConfigArgs(["--p2p.laddr"]), UsageError, "--p2p.laddr needs a value");
   assertThrows(() => parseConfigArgs(["--home", "--force"]), UsageError, "--home needs a value");
 });

@@ -74,6 +74,15 @@ Deno.test("empty home: node creates config and key; show-node-id matches /status
       assertEquals(dial.code, 8);
       assertStringIncludes(dial.stderr, "Method not found");
       assertStringIncludes(dial.stderr, "rpc.unsafe");
+      // Reactor routes: the hint names the reactor and node.reactors, not rpc.unsafe.
+      const tx = await cli("broadcast-tx", "--node", `tcp://127.0.0.1:${d.rpcPort}`, "k=v");
+      assertEquals(tx.code, 8);
+      assertStringIncludes(tx.stderr, "served by the tx_relay reactor");
+      assertStringIncludes(tx.stderr, "node.reactors");
+      assertEquals(tx.stderr.includes("rpc.unsafe"), false, tx.stderr);
+      const say = await cli("say", "--node", `tcp://127.0.0.1:${d.rpcPort}`, "hello");
+      assertEquals(say.code, 8);
+      assertStringIncludes(say.stderr, "served by the chat reactor");
       assertStringIncludes(d.output, "P2P Node ID");
     } finally {
       assertEquals(await d.stop("SIGTERM"), 0, d.output);
@@ -184,7 +193,11 @@ Deno.test("bad config files and bad flags: one-line messages naming the key, exi
 
     const unknownArg = await cli("node", "--home", home, "--bogus");
     assertEquals(unknownArg.code, 2);
-    assertStringIncludes(unknownArg.stderr, 'unexpected argument "--bogus"');
+    assertStringIncludes(unknownArg.stderr, "unknown flag --bogus");
+    assertEquals(unknownArg.stderr.trim().split("\n").length, 2, unknownArg.stderr);
+    const typo = await cli("start", "--home", home, "--p2p.ladr", "tcp://127.0.0.1:0");
+    assertEquals(typo.code, 2);
+    assertStringIncludes(typo.stderr, "did you mean --p2p.laddr?");
 
     const missing = await cli("node", "--config", `${dir}/nope.toml`);
     assertEquals(missing.code, 2);

@@ -134,7 +134,7 @@ Deno.test("node_key.json that cannot be read: one line naming the file, exit 1",
 const BAD_VALUES: [string, string, string][] = [
   ["[p2p]", "send_rate = -5", "p2p.send_rate"],
   ["[p2p]", 'flush_throttle_timeout = "soon"', "p2p.flush_throttle_timeout"],
-  ["[p2p]", "max_num_inbound_peers = 1.5", "p2p.max_num_inbound_peers"],
+  ["[p2p]", 'max_num_inbound_peers = "1.5"', "p2p.max_num_inbound_peers"],
   ["[p2p]", 'pex = "maybe"', "p2p.pex"],
   ["[rpc]", "max_body_bytes = 0", "rpc.max_body_bytes"],
   ["", 'log_format = "xml"', "log_format"],

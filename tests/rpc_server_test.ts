@@ -188,3 +188,37 @@ Deno.test("serves over TCP and unix sockets", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("JSON-RPC POST to / is answered whatever its Content-Type (curl -d, urllib)", async () => {
+  const s = server();
+  const body = JSON.stringify({ jsonrpc: "2.0", id: 3, method: "health" });
+  for (const type of ["application/x-www-form-urlencoded", "text/plain", undefined]) {
+    const headers: Record<string, string> = type ? { "Content-Type": type } : {};
+    const res = await s.handle(new Request("http://x/", { method: "POST", body, headers }));
+    assertEquals(res.status, 200, `Content-Type ${type}`);
+    assertEquals(await res.text(), '{"jsonrpc":"2.0","id":3,"result":{}}');
+  }
+  // A form-typed POST to a route is still a URI call; the body's values come before the query.
+  const form = await s.handle(
+    new Request("http://x/echo?s=%22q%22&h=1", {
+      method: "POST",
+      body: 's="body"',
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    }),
+  );
+  const r = JSON.parse(await form.text()).result;
+  assertEquals([r.s, r.h], ["body", "1"]);
+});
+
+Deno.test("error responses order keys jsonrpc, id, error as CometBFT", async () => {
+  const s = server();
+  const unknown = await post(s, JSON.stringify({ id: 1, method: "nope" }));
+  assertEquals(
+    unknown.text,
+    '{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"Method not found"}}',
+  );
+  const u = await get(s, "/fail");
+  assertEquals(Object.keys(JSON.parse(u.text)), ["jsonrpc", "id", "error"]);
+  const parse = await post(s, "{not json");
+  assertEquals(Object.keys(JSON.parse(parse.text)), ["jsonrpc", "error"]);
+});

@@ -61,11 +61,23 @@ export class PexDialer {
   readonly #persistentMaxDialPeriodMs: number;
   /** Dial string → failures since the last success. */
   readonly #attempts = new Map<string, Attempts>();
+  /** Whether the last round found nothing to dial and fell back to the seeds. */
+  #fellBackToSeeds = false;
 
   constructor(host: DialHost, opts: { maxAttempts: number; persistentMaxDialPeriodMs: number }) {
     this.#host = host;
     this.#maxAttempts = opts.maxAttempts;
     this.#persistentMaxDialPeriodMs = opts.persistentMaxDialPeriodMs;
+  }
+
+  /**
+   * Records whether this round falls back to the seeds; true when that is a change, so the
+   * fallback is logged at info once per change instead of every 30 s while it lasts.
+   */
+  noteSeedFallback(fallingBack: boolean): boolean {
+    const changed = fallingBack !== this.#fellBackToSeeds;
+    this.#fellBackToSeeds = fallingBack;
+    return changed;
   }
 
   /** Failed attempts recorded for `addr` (0 if never failed or since succeeded). */
@@ -154,7 +166,10 @@ export async function ensurePeersRound(
     numDialing: dialing,
     numToDial,
   });
-  if (numToDial <= 0) return;
+  if (numToDial <= 0) {
+    dialer.noteSeedFallback(false);
+    return;
+  }
 
   // Prefer vetted (old) addresses while we have few connections: bias 10 … 90 % new.
   const newBias = Math.min(outbound, NEW_BIAS_MAX_OUTBOUND) * 10 + 10;
@@ -178,8 +193,13 @@ export async function ensurePeersRound(
     h.log.debug("We need more addresses. Sending pexRequest to random peer", { peer });
     h.requestAddrs(peer);
   }
-  if (toDial.size === 0) {
+  const fallBack = toDial.size === 0;
+  // CometBFT logs this at info every round; while nothing changes (a connected node whose book
+  // has nothing new) that is a line every 30 s, so only the change is at info.
+  if (dialer.noteSeedFallback(fallBack) && fallBack) {
     h.log.info("No addresses to dial. Falling back to seeds", {});
+  } else if (fallBack) h.log.debug("No addresses to dial. Falling back to seeds", {});
+  if (fallBack) {
     await h.track(dialer.dialSeeds());
   }
 }
