@@ -14,7 +14,7 @@ import { MConnection } from "../p2p/conn/mconnection.ts";
 import type { SecretConnection } from "../p2p/conn/secret_connection.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 import type { NodeKey } from "../p2p/key.ts";
-import { DialFailedError } from "../p2p/errors.ts";
+import { DialFailedError, IdMismatchError } from "../p2p/errors.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { encode } from "../p2p/proto.ts";
@@ -65,6 +65,8 @@ export interface ProbeFailed {
   readonly error: string;
   /** Present when the NodeInfo arrived before the failure (wrong network, bad NodeInfo). */
   readonly info?: NodeInfoRecord;
+  /** On an ID mismatch: the ID that really answered at the address. */
+  readonly remoteId?: string;
 }
 
 /** The outcome of {@link probe}. */
@@ -124,7 +126,8 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
       performance.now() - started >= opts.dialTimeoutMs;
     const reason = dialTimedOut ? "timeout" : classifyFailure(err, info?.network, opts.chainId);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { kind: "failed", reason, error: error.replaceAll("\n", " "), info };
+    const remoteId = err instanceof IdMismatchError ? err.remoteId : undefined;
+    return { kind: "failed", reason, error: boundedError(error), info, remoteId };
   }
   const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   const reachedInfo = nodeInfoRecord(upgraded.nodeInfo);
@@ -140,6 +143,16 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
     const answerError = err instanceof Error ? err.message : String(err);
     return { kind: "reached", info: reachedInfo, latencyMs, answerError };
   }
+}
+
+/** Longest error text kept per address (a hostile NodeInfo's fields end up in messages). */
+export const MAX_ERROR_TEXT = 512;
+
+/** The error text on one line, control characters replaced, at most {@link MAX_ERROR_TEXT}. */
+function boundedError(s: string): string {
+  // deno-lint-ignore no-control-regex
+  const line = s.replace(/[\x00-\x1f\x7f-\x9f]/g, " ");
+  return line.length <= MAX_ERROR_TEXT ? line : `${line.slice(0, MAX_ERROR_TEXT - 1)}…`;
 }
 
 type PexAnswer = { pex_addrs?: { addrs?: { id?: string; ip?: string; port?: number }[] } };

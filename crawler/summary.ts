@@ -86,7 +86,19 @@ function sortByCount(m: Record<string, number>): Record<string, number> {
   );
 }
 
-/** The human summary printed at the end of a crawl. */
+/**
+ * A peer-supplied string made safe for a terminal: control characters (C0, DEL, C1: escape
+ * sequences could retitle or clear the operator's terminal) and bidirectional or invisible
+ * format characters (they could reorder what is shown) become `\u{XX}` escapes.
+ */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** The human summary printed at the end of a crawl (peer strings through {@link printable}). */
 export function formatSummary(s: CrawlSummary): string {
   const lines = [
     `crawl of ${s.chain_id} ${s.end} in ${(s.duration_ms / 1000).toFixed(1)} s: ` +
@@ -96,7 +108,7 @@ export function formatSummary(s: CrawlSummary): string {
   const versions = Object.entries(s.by_version);
   if (versions.length > 0) {
     lines.push("by version:");
-    for (const [v, n] of versions) lines.push(`  ${v.padEnd(24)} ${n}`);
+    for (const [v, n] of versions) lines.push(`  ${printable(v).padEnd(24)} ${n}`);
   }
   const failures = Object.entries(s.by_failure);
   if (failures.length > 0) {
@@ -106,7 +118,7 @@ export function formatSummary(s: CrawlSummary): string {
   const nets = Object.entries(s.other_networks);
   if (nets.length > 0) {
     lines.push("other networks:");
-    for (const [net, n] of nets) lines.push(`  ${net.padEnd(24)} ${n}`);
+    for (const [net, n] of nets) lines.push(`  ${printable(net).padEnd(24)} ${n}`);
   }
   return lines.join("\n");
 }

@@ -6,6 +6,7 @@
  */
 import {
   DialFailedError,
+  DialForbiddenError,
   HandshakeError,
   HandshakeTimeoutError,
   IdMismatchError,
@@ -30,6 +31,11 @@ export type FailureReason =
   | "incompatible"
   /** The authenticated key is not the ID the address was gossiped with. */
   | "id_mismatch"
+  /**
+   * Never dialed: our own dial policy refused the address (`SWITCHYARD_LOOPBACK_ONLY=1` and a
+   * non-loopback host), so nothing is known about it.
+   */
+  | "not_dialed"
   /** The address is our own crawler (cannot happen with a fresh key; kept for completeness). */
   | "self";
 
@@ -42,6 +48,7 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   "wrong_network",
   "incompatible",
   "id_mismatch",
+  "not_dialed",
   "self",
 ];
 
@@ -108,6 +115,7 @@ export function classifyFailure(
   theirNetwork?: string,
   ourNetwork?: string,
 ): FailureReason {
+  if (err instanceof DialForbiddenError) return "not_dialed";
   if (err instanceof DialFailedError) {
     const cause = err.cause;
     if (cause instanceof Deno.errors.ConnectionRefused) return "refused";

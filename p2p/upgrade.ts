@@ -16,6 +16,7 @@ import { SecretConnection } from "./conn/secret_connection.ts";
 import { closeQuietly, type RawConn } from "./conn/stream.ts";
 import {
   DialFailedError,
+  DialForbiddenError,
   HandshakeError,
   IdMismatchError,
   IncompatibleNodeInfoError,
@@ -131,7 +132,9 @@ async function upgrade(
     }
     const connId = secretConn.remoteId;
     if (dialedId !== undefined && connId !== dialedId) {
-      throw new IdMismatchError(`conn.ID (${connId}) dialed ID (${dialedId}) mismatch`);
+      throw new IdMismatchError(`conn.ID (${connId}) dialed ID (${dialedId}) mismatch`, {
+        remoteId: connId,
+      });
     }
 
     opts.onPhase?.("node_info");
@@ -194,7 +197,7 @@ export async function dialTcp(addr: NetAddress, opts: DialOptions = {}): Promise
   const signal = opts.signal;
   signal?.throwIfAborted();
   if (LOOPBACK_ONLY && !isLoopback(addr.ipBytes())) {
-    throw new DialFailedError(
+    throw new DialForbiddenError(
       `dial ${addr.dialString()}: refused, SWITCHYARD_LOOPBACK_ONLY=1 allows loopback addresses only`,
     );
   }
