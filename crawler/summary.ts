@@ -39,9 +39,11 @@ export function wasTried(n: CrawlNode): boolean {
 /** Counts a crawl's outcome. */
 export function summarize(r: CrawlResult): CrawlSummary {
   let reached = 0, failed = 0, untried = 0;
-  const byVersion: Record<string, number> = {};
+  // Keyed by peer-supplied strings: no prototype, so a version or network named `constructor` or
+  // `__proto__` is counted like any other, never read as an inherited property.
+  const byVersion: Record<string, number> = Object.create(null);
   const byFailure: Partial<Record<FailureReason, number>> = {};
-  const otherNetworks: Record<string, number> = {};
+  const otherNetworks: Record<string, number> = Object.create(null);
   for (const n of r.nodes) {
     if (n.reachable) {
       reached++;

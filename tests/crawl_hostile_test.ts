@@ -333,3 +333,40 @@ Deno.test("crawl hostile: NodeInfos with huge or odd fields: reasons right, outp
     await Promise.all(nodes.map((n) => n.stop()));
   }
 });
+
+Deno.test("crawl hostile: versions and networks named like Object properties count right", async () => {
+  const names = ["__proto__", "constructor", "toString"];
+  const nodes = [
+    ...names.map((version, i) =>
+      startHostilePexNode({ host: `127.0.5.${41 + i}`, network: CHAIN, version })
+    ),
+    ...names.map((network, i) => startHostilePexNode({ host: `127.0.5.${51 + i}`, network })),
+  ];
+  try {
+    const r = await crawl({
+      seeds: nodes.map((n) => n.addr),
+      chainId: CHAIN,
+      ratePerSec: 0,
+      handshakeTimeoutMs: HANDSHAKE_MS,
+      maxTimeMs: 30_000,
+    });
+    const s = JSON.parse(JSON.stringify(summarize(r)));
+    for (const name of names) {
+      assertEquals(
+        Object.getOwnPropertyDescriptor(s.by_version, name)?.value,
+        1,
+        `version ${name}`,
+      );
+      assertEquals(
+        Object.getOwnPropertyDescriptor(s.other_networks, name)?.value,
+        1,
+        `network ${name}`,
+      );
+    }
+    assertEquals(s.reached, 3);
+    assertEquals(s.by_failure.wrong_network, 3);
+    await assertOutputsValid(r);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});
