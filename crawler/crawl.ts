@@ -326,7 +326,11 @@ export class Crawler {
     node.info = r.info;
     node.lastSeenMs = now;
     if (node.latencyMs === undefined || r.latencyMs < node.latencyMs) node.latencyMs = r.latencyMs;
-    if (r.addrs === undefined) return;
+    if (r.addrs === undefined) {
+      if (r.answerError !== undefined && node.pexAddrs === undefined) node.pexError = r.answerError;
+      return;
+    }
+    delete node.pexError;
     node.pexAddrs = r.addrs.length;
     this.#o.onPex?.(node.id, r.addrs);
     for (const a of r.addrs.slice(0, MAX_ADDRS_PER_ANSWER)) this.#learn(a, item.depth + 1, node.id);

@@ -140,7 +140,7 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
     return { kind: "reached", info: reachedInfo, latencyMs, addrs };
   } catch (err) {
     opts.signal.throwIfAborted();
-    const answerError = err instanceof Error ? err.message : String(err);
+    const answerError = boundedError(err instanceof Error ? err.message : String(err));
     return { kind: "reached", info: reachedInfo, latencyMs, answerError };
   }
 }

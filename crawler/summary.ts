@@ -142,6 +142,7 @@ export function nodeLine(n: CrawlNode): string {
     listen_addr: n.info?.listenAddr,
     latency_ms: n.latencyMs,
     pex_addrs: n.pexAddrs,
+    pex_error: n.pexError,
     addrs: n.addrs.map((a) => ({
       addr: a.addr,
       state: a.state,

@@ -98,6 +98,11 @@ export interface CrawlNode {
   gossipedBy: string[];
   /** Answer to our one PexRequest: address count, or undefined when not asked or not answered. */
   pexAddrs?: number;
+  /**
+   * Why a reached node's answer is missing (no PexAddrs in time, an oversized one, the
+   * connection dropped after the handshake); undefined when answered or not asked.
+   */
+  pexError?: string;
   /** Unix ms: first heard of in this crawl. */
   firstSeenMs: number;
   /** Unix ms: last handshake (reachable) or last time it was gossiped. */

@@ -108,6 +108,10 @@ Deno.test("crawl faults: stall, trickle and reset at every phase end in the righ
       if (!(want as string[]).includes(got)) {
         wrong.push(`${c.fault}@${c.at}: ${got} (${n.addrs[0].error ?? ""}), want ${want}`);
       }
+      if (got === "reached_no_answer") {
+        assert(n.pexError !== undefined, `${c.fault}@${c.at}: the missing answer is explained`);
+        assertEquals(JSON.parse(nodeLine(n)).pex_error, n.pexError);
+      }
       assert(c.proxy.connections.length === 1, `${c.fault}@${c.at}: one connection`);
       assert(c.proxy.connections[0].triggered, `${c.fault}@${c.at}: the fault fired`);
     }

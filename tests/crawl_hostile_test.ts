@@ -18,6 +18,7 @@ import { MAX_GET_SELECTION } from "../p2p/pex/addrbook_select.ts";
 import { crawl, type CrawlResult, MAX_IDS_PER_ADDRESS } from "../crawler/crawl.ts";
 import { formatSummary, nodeLine, summarize } from "../crawler/summary.ts";
 import { mapData, renderMapPage } from "../crawler/html.ts";
+import { bestPeers, verifiedAddrBook } from "../crawler/outputs.ts";
 import { CrawlStore } from "../crawler/store.ts";
 import type { CrawlNode } from "../crawler/types.ts";
 import { startCrawlNode, stopCrawlNodes } from "./util/crawl_net.ts";
@@ -144,6 +145,10 @@ Deno.test("crawl hostile: a PexAddrs of made-up IDs, other nodes' ports, dups, s
     assert(fromH.length <= MAX_GET_SELECTION, `learned from one answer: ${fromH.length}`);
     assert(r.nodes.length <= MAX_GET_SELECTION + 1, `node table: ${r.nodes.length}`);
     assert(!r.edges.some(([a, b]) => a === b), "no self edge");
+    // What operators publish holds the two reached nodes only.
+    const peers = bestPeers(r, 1_000).map((p) => p.split("@")[0]).sort();
+    assertEquals(peers, [h.addr.id, honest.key.id].sort());
+    assertEquals(verifiedAddrBook(r).size(), 2);
     await assertOutputsValid(r);
   } finally {
     await h.stop();
@@ -170,6 +175,7 @@ Deno.test("crawl hostile: an oversized PexAddrs is refused, the node still count
     assertEquals(r.nodes.length, 1, "nothing of the oversized answer is learned");
     assert(r.nodes[0].reachable);
     assertEquals(r.nodes[0].pexAddrs, undefined);
+    assert(/too large|exceed|capacity/i.test(r.nodes[0].pexError ?? ""), r.nodes[0].pexError);
     await assertOutputsValid(r);
   } finally {
     await h.stop();
