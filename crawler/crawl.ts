@@ -36,6 +36,12 @@ export const MAX_IDS_PER_ADDRESS = 3;
  * node table by more than this per answer.
  */
 export const MAX_ADDRS_PER_ANSWER = MAX_GET_SELECTION;
+/**
+ * Default bound of the node table. A record costs about 0.4 KiB (`bench/crawl_flood.ts`), so
+ * this caps it near 40 MiB: hostile nodes each listing {@link MAX_ADDRS_PER_ANSWER} made-up IDs
+ * cannot grow a crawl's memory without bound. Real networks are far smaller.
+ */
+export const DEFAULT_CRAWL_MAX_NODES = 100_000;
 /** Default probes in flight. */
 export const DEFAULT_CRAWL_CONCURRENCY = 16;
 /** Default probe starts per second (0 = unlimited). */
@@ -79,6 +85,8 @@ export interface CrawlOptions {
   ratePerSec?: number;
   maxDepth?: number;
   maxTimeMs?: number;
+  /** Node IDs recorded at most; IDs learned past it are counted in `droppedNodes` only. */
+  maxNodes?: number;
   dialTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   answerTimeoutMs?: number;
@@ -110,6 +118,8 @@ export interface CrawlResult {
   nodes: CrawlNode[];
   /** `[from, to]` node IDs: `from`'s PexAddrs listed `to`. */
   edges: [string, string][];
+  /** New node IDs not recorded because the table was full (`maxNodes`). */
+  droppedNodes: number;
 }
 
 /** Live counters, for the progress line. */
@@ -159,6 +169,7 @@ export class Crawler {
   readonly #queue: Item[] = [];
   #inFlight = 0;
   #probes = 0;
+  #dropped = 0;
   #waiters: (() => void)[] = [];
 
   constructor(opts: CrawlOptions) {
@@ -217,6 +228,7 @@ export class Crawler {
       end,
       nodes: [...this.#nodes.values()].map((s) => s.node),
       edges: [...this.#edges].map((e) => e.split(">") as [string, string]),
+      droppedNodes: this.#dropped,
     };
   }
 
@@ -346,6 +358,10 @@ export class Crawler {
     const now = this.#now();
     let state = this.#nodes.get(addr.id);
     if (state === undefined) {
+      if (this.#nodes.size >= (this.#o.maxNodes ?? DEFAULT_CRAWL_MAX_NODES)) {
+        this.#dropped++;
+        return;
+      }
       state = {
         node: {
           id: addr.id,

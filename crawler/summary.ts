@@ -29,6 +29,8 @@ export interface CrawlSummary {
   by_failure: Partial<Record<FailureReason, number>>;
   /** Nodes on another network, per network. */
   other_networks: Record<string, number>;
+  /** New IDs learned after the node table was full (`--max-nodes`), not crawled. */
+  dropped: number;
 }
 
 /** Whether the node was tried at all. */
@@ -75,6 +77,7 @@ export function summarize(r: CrawlResult): CrawlSummary {
     by_version: sortByCount(byVersion),
     by_failure: ordered,
     other_networks: sortByCount(otherNetworks),
+    dropped: r.droppedNodes ?? 0,
   };
 }
 
@@ -107,6 +110,7 @@ export function formatSummary(s: CrawlSummary): string {
     `${s.found} nodes found, ${s.reached} reached, ${s.failed} failed, ${s.untried} untried ` +
     `(reachable ${(s.reachable_share * 100).toFixed(1)}%), ${s.edges} edges`,
   ];
+  if (s.dropped > 0) lines.push(`node table full: ${s.dropped} more IDs not recorded`);
   const versions = Object.entries(s.by_version);
   if (versions.length > 0) {
     lines.push("by version:");

@@ -156,6 +156,33 @@ Deno.test("crawl hostile: a PexAddrs of made-up IDs, other nodes' ports, dups, s
   }
 });
 
+Deno.test("crawl hostile: the node table stops at maxNodes; the rest is counted, not crawled", async () => {
+  const h = startHostilePexNode({
+    host: "127.0.5.15",
+    network: CHAIN,
+    answer: () => madeUpEntries(200, "192.0.2.7", 10_000),
+  });
+  try {
+    const r = await crawl({
+      seeds: [h.addr],
+      chainId: CHAIN,
+      ratePerSec: 0,
+      maxNodes: 50,
+      handshakeTimeoutMs: HANDSHAKE_MS,
+      maxTimeMs: 30_000,
+    });
+    assertEquals(r.end, "complete");
+    assertEquals(r.nodes.length, 50);
+    assertEquals(r.droppedNodes, 151, "of 200 learned, 49 fit beside the seed");
+    assertEquals(summarize(r).dropped, 151);
+    assert(formatSummary(summarize(r)).includes("151 more IDs not recorded"));
+    assertEquals(r.nodes.filter((n) => n.failure === "not_dialed").length, 49);
+    await assertOutputsValid(r);
+  } finally {
+    await h.stop();
+  }
+});
+
 Deno.test("crawl hostile: an oversized PexAddrs is refused, the node still counts as reached", async () => {
   const h = startHostilePexNode({
     host: "127.0.5.11",
