@@ -4,7 +4,8 @@
  * auth signature, NodeInfo, the first packet after the handshake). Every probe ends within the
  * crawl's per-phase and answer deadlines with the right reason (`timeout` for stalls and
  * trickles inside the handshake, `bad_handshake` for resets, reached without a PEX answer after
- * the handshake), the crawl ends by itself, and the outputs stay valid. Deno's test sanitizers
+ * the handshake), the crawl ends by itself, and the outputs stay valid. The other direction too:
+ * a node whose handshake bytes trickle in (a reverse proxy) times out and frees its slot. Deno's test sanitizers
  * check that no socket, timer or unhandled rejection outlives it.
  * @module
  */
@@ -16,6 +17,7 @@ import { renderMapPage } from "../crawler/html.ts";
 import type { CrawlNode, FailureReason } from "../crawler/types.ts";
 import { type CrawlTestNode, startCrawlNode, stopCrawlNodes } from "./util/crawl_net.ts";
 import { type Fault, type FaultProxy, type Phase, startFaultProxy } from "./util/faults.ts";
+import { closeQuietly } from "../p2p/conn/stream.ts";
 
 const CHAIN = "crawl-faults";
 /** Per-phase handshake deadline of these crawls. */
@@ -121,5 +123,86 @@ Deno.test("crawl faults: stall, trickle and reset at every phase end in the righ
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
     await stopCrawlNodes(nodes);
+  }
+});
+
+/**
+ * A proxy on 127.0.0.1 that passes the crawler's bytes at once but the node's answers one byte
+ * every `intervalMs` (the fault proxy trickles the other direction): a peer that holds a crawler
+ * slot by sending just enough to look alive. Closed by `close`, which ends both pumps.
+ */
+function answerTrickleProxy(
+  target: NetAddress,
+  intervalMs: number,
+): { port: number; close(): Promise<void> } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const socks = new Set<Deno.Conn>();
+  const pumps: Promise<void>[] = [];
+  const pump = async (from: Deno.Conn, to: Deno.Conn, slow: boolean) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        for (let i = 0; i < n; i += slow ? 1 : n) {
+          if (slow) await new Promise((r) => setTimeout(r, intervalMs));
+          await to.write(buf.subarray(i, slow ? i + 1 : n));
+        }
+      }
+    } catch {
+      // Either side closed: the other is closed below.
+    } finally {
+      closeQuietly(from);
+      closeQuietly(to);
+    }
+  };
+  const loop = (async () => {
+    for await (const c of l) {
+      socks.add(c);
+      try {
+        const t = await Deno.connect({ hostname: target.ip, port: target.port });
+        socks.add(t);
+        pumps.push(pump(c, t, false), pump(t, c, true));
+      } catch {
+        closeQuietly(c);
+      }
+    }
+  })().catch(() => {});
+  return {
+    port: (l.addr as Deno.NetAddr).port,
+    close: async () => {
+      closeQuietly(l);
+      for (const s of socks) closeQuietly(s);
+      await loop;
+      await Promise.all(pumps);
+    },
+  };
+}
+
+Deno.test("crawl faults: a node trickling its handshake bytes times out and frees the slot", async () => {
+  const slow = await startCrawlNode({ host: "127.0.6.101", network: CHAIN, moniker: "slow" });
+  const ok = await startCrawlNode({ host: "127.0.6.102", network: CHAIN, moniker: "ok" });
+  // 20 ms a byte: the 35-byte key arrives within the phase deadline, the 1044-byte sealed auth
+  // frame (about 21 s) cannot.
+  const proxy = answerTrickleProxy(slow.addr, 20);
+  try {
+    const r = await crawl({
+      seeds: [NetAddress.fromIPPort("127.0.0.1", proxy.port, slow.key.id), ok.addr],
+      chainId: CHAIN,
+      ratePerSec: 0,
+      concurrency: 1,
+      handshakeTimeoutMs: HANDSHAKE_MS,
+      answerTimeoutMs: ANSWER_MS,
+      maxTimeMs: 60_000,
+    });
+    assertEquals(r.end, "complete");
+    const byId = new Map(r.nodes.map((n) => [n.id, n]));
+    const s = byId.get(slow.key.id)!;
+    assertEquals(s.failure, "timeout", s.addrs[0].error);
+    assert(/within|timed out/.test(s.addrs[0].error ?? ""), s.addrs[0].error);
+    assert(byId.get(ok.key.id)?.reachable, "the next probe in the one slot ran");
+  } finally {
+    await proxy.close();
+    await stopCrawlNodes([slow, ok]);
   }
 });

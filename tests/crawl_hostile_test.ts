@@ -1,8 +1,8 @@
 /**
  * The crawler attacked the way a stranger on the network would: hostile nodes (scripted with
  * `util/hostile_pex.ts`) answering PexAddrs with floods of made-up IDs, other nodes' ports,
- * duplicates, self and unspecified addresses and non-loopback hosts; unsolicited PexAddrs and a
- * PexRequest back; NodeInfos with huge or odd fields. For each: the crawl completes, the failure
+ * duplicates, self and unspecified addresses and non-loopback hosts; unsolicited PexAddrs and
+ * PexRequests back; NodeInfos with huge or odd fields. For each: the crawl completes, the failure
  * reasons are right, the node table stays bounded, and the NDJSON, SQLite and map outputs stay
  * valid. Non-loopback addresses are never dialed: `SWITCHYARD_LOOPBACK_ONLY=1` (required here)
  * refuses them and the crawl records them as `not_dialed`.
@@ -209,14 +209,14 @@ Deno.test("crawl hostile: an oversized PexAddrs is refused, the node still count
   }
 });
 
-Deno.test("crawl hostile: unsolicited PexAddrs and a PexRequest back: one answer taken, no second request", async () => {
+Deno.test("crawl hostile: unsolicited PexAddrs and two PexRequests back: one answer taken, no second request", async () => {
   const a = await startCrawlNode({ host: "127.0.5.21", network: CHAIN, moniker: "a" });
   const b = await startCrawlNode({ host: "127.0.5.22", network: CHAIN, moniker: "b" });
   const h = startHostilePexNode({
     host: "127.0.5.20",
     network: CHAIN,
     unsolicited: () => [entryOf(a.addr)],
-    requestBack: true,
+    requestsBack: 2,
     answer: () => [entryOf(b.addr)],
   });
   try {

@@ -47,8 +47,8 @@ export interface HostilePexOptions {
   answer?: (self: NetAddress) => AddrEntry[];
   /** Sent as a PexAddrs right after the handshake, before any request. */
   unsolicited?: (self: NetAddress) => AddrEntry[];
-  /** Sends a PexRequest of its own right after the handshake. */
-  requestBack?: boolean;
+  /** PexRequests of its own sent right after the handshake (default none). */
+  requestsBack?: number;
 }
 
 /** A running hostile node. */
@@ -134,7 +134,9 @@ export function startHostilePexNode(o: HostilePexOptions): HostilePexNode {
       mconn = conn2;
       mconn.start();
       if (o.unsolicited) mconn.trySend(PEX_CHANNEL, addrsMsg(o.unsolicited(addr)));
-      if (o.requestBack) mconn.trySend(PEX_CHANNEL, encode(PEX_MESSAGE, { pex_request: {} }));
+      for (let i = 0; i < (o.requestsBack ?? 0); i++) {
+        mconn.trySend(PEX_CHANNEL, encode(PEX_MESSAGE, { pex_request: {} }));
+      }
       const onStop = () => ended.resolve();
       stopping.signal.addEventListener("abort", onStop, { once: true });
       await ended.promise;
