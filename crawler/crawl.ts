@@ -14,7 +14,7 @@
  * @module
  */
 import { isValidId, NodeKey } from "../p2p/key.ts";
-import type { NetAddress } from "../p2p/netaddress.ts";
+import type { HostResolver, NetAddress } from "../p2p/netaddress.ts";
 import { MAX_GET_SELECTION } from "../p2p/pex/addrbook_select.ts";
 import { DEFAULT_ENSURE_PEERS_PERIOD_MS } from "../p2p/pex/pex_config.ts";
 import { StartSpacer } from "../p2p/pex/verifier.ts";
@@ -90,6 +90,8 @@ export interface CrawlOptions {
   dialTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   answerTimeoutMs?: number;
+  /** Resolves NodeInfo `listen_addr` host names (default /etc/hosts then DNS), bounded in time. */
+  lookup?: HostResolver;
   /** The crawler's identity; default a fresh key per crawl. */
   nodeKey?: NodeKey;
   pacer?: PexPacer;
@@ -265,6 +267,7 @@ export class Crawler {
           dialTimeoutMs: this.#o.dialTimeoutMs ?? DEFAULT_CRAWL_DIAL_TIMEOUT_MS,
           handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
           answerTimeoutMs: this.#o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
+          lookup: this.#o.lookup,
           signal,
         });
         this.#apply(state, item, result);

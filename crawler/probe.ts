@@ -14,8 +14,8 @@ import { MConnection } from "../p2p/conn/mconnection.ts";
 import type { SecretConnection } from "../p2p/conn/secret_connection.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 import type { NodeKey } from "../p2p/key.ts";
-import { DialFailedError, IdMismatchError } from "../p2p/errors.ts";
-import { NetAddress } from "../p2p/netaddress.ts";
+import { DialFailedError, HandshakeTimeoutError, IdMismatchError } from "../p2p/errors.ts";
+import { type HostResolver, NetAddress, resolveHost } from "../p2p/netaddress.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { encode } from "../p2p/proto.ts";
 import { PEX_CHANNEL, PEX_MAX_MSG_SIZE, PEX_MESSAGE } from "../p2p/pex/pex_reactor.ts";
@@ -44,6 +44,11 @@ export interface ProbeOptions {
   handshakeTimeoutMs: number;
   /** How long to wait for the PexAddrs answer, ms. */
   answerTimeoutMs: number;
+  /**
+   * Resolves a host name in a NodeInfo `listen_addr` (default {@link resolveHost}); each lookup
+   * is bounded by `handshakeTimeoutMs` and the signal.
+   */
+  lookup?: HostResolver;
   signal: AbortSignal;
 }
 
@@ -114,6 +119,7 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
       dialedId: addr.id,
       timeoutMs: opts.handshakeTimeoutMs,
       signal: opts.signal,
+      lookup: boundedLookup(opts.lookup ?? resolveHost, opts.handshakeTimeoutMs, opts.signal),
       onNodeInfo: (ni) => {
         info = nodeInfoRecord(ni);
       },
@@ -143,6 +149,29 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
     const answerError = boundedError(err instanceof Error ? err.message : String(err));
     return { kind: "reached", info: reachedInfo, latencyMs, answerError };
   }
+}
+
+/**
+ * `lookup` bounded in time and by `signal`: a hostile NodeInfo naming a host whose DNS never
+ * answers must not hold a crawl slot (or Ctrl-C) for the resolver's own timeouts. A lookup left
+ * behind settles later, unobserved.
+ */
+function boundedLookup(lookup: HostResolver, timeoutMs: number, signal: AbortSignal): HostResolver {
+  return (host) => {
+    const done = Promise.withResolvers<string[]>();
+    const timer = setTimeout(() => {
+      done.reject(
+        new HandshakeTimeoutError(`lookup of listen_addr host ${host} took over ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    const onAbort = () => done.reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    lookup(host).then(done.resolve, done.reject);
+    return done.promise.finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+  };
 }
 
 /** Longest error text kept per address (a hostile NodeInfo's fields end up in messages). */

@@ -114,6 +114,16 @@ export interface CrawlNode {
 /** The source marker in {@link CrawlNode.gossipedBy} for nodes given with `--seeds`. */
 export const SEED_SOURCE = "seed";
 
+/** Whether `err`'s cause chain (a few links) holds an instance of `cls`. */
+function causedBy(err: Error, cls: new (...a: never[]) => Error): boolean {
+  let c: unknown = err.cause;
+  for (let i = 0; i < 4 && c instanceof Error; i++) {
+    if (c instanceof cls) return true;
+    c = (c as Error).cause;
+  }
+  return false;
+}
+
 /** Maps a failed probe's error to a {@link FailureReason}. */
 export function classifyFailure(
   err: unknown,
@@ -136,6 +146,8 @@ export function classifyFailure(
       : "incompatible";
   }
   if (err instanceof SelfConnectionError) return "self";
+  // A NodeInfo whose listen_addr host did not resolve in time (`probe.ts` bounds the lookup).
+  if (err instanceof InvalidNodeInfoError && causedBy(err, HandshakeTimeoutError)) return "timeout";
   if (err instanceof HandshakeError || err instanceof InvalidNodeInfoError) return "bad_handshake";
   if (err instanceof DOMException && err.name === "TimeoutError") return "timeout";
   return "bad_handshake";

@@ -23,7 +23,7 @@ import {
   InvalidNodeInfoError,
   SelfConnectionError,
 } from "./errors.ts";
-import type { NetAddress } from "./netaddress.ts";
+import type { HostResolver, NetAddress } from "./netaddress.ts";
 import { isLoopback } from "./ip.ts";
 import { compatibleWith, exchangeNodeInfo, type NodeInfo, validateNodeInfo } from "./node_info.ts";
 
@@ -57,6 +57,11 @@ export interface UpgradeOptions {
    * rejects it.
    */
   onNodeInfo?: (theirs: NodeInfo) => void;
+  /**
+   * Resolves a host name in the peer's NodeInfo `listen_addr` while validating it (default:
+   * /etc/hosts then DNS, unbounded, as Go's `LookupIP`); a crawler bounds it in time.
+   */
+  lookup?: HostResolver;
 }
 
 /**
@@ -147,7 +152,7 @@ async function upgrade(
     }
     opts.onNodeInfo?.(theirs);
 
-    await validateNodeInfo(theirs);
+    await validateNodeInfo(theirs, { lookup: opts.lookup });
     if (connId !== theirs.id) {
       throw new IdMismatchError(`conn.ID (${connId}) NodeInfo.ID (${theirs.id}) mismatch`);
     }

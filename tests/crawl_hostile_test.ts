@@ -403,3 +403,58 @@ Deno.test("crawl hostile: versions and networks named like Object properties cou
     await Promise.all(nodes.map((n) => n.stop()));
   }
 });
+
+Deno.test("crawl hostile: a NodeInfo naming a host whose lookup never answers times out", async () => {
+  const named = (host: string) => (id: string) =>
+    encodeNodeInfo(makeNodeInfo({
+      id,
+      network: CHAIN,
+      moniker: host,
+      channels: [0],
+      listenAddr: `tcp://${host}:26656`,
+    }));
+  const nodes = [
+    startHostilePexNode({
+      host: "127.0.5.61",
+      network: CHAIN,
+      nodeInfoBytes: named("slow.invalid"),
+    }),
+    startHostilePexNode({
+      host: "127.0.5.62",
+      network: CHAIN,
+      nodeInfoBytes: named("fast.invalid"),
+    }),
+    startHostilePexNode({
+      host: "127.0.5.63",
+      network: CHAIN,
+      nodeInfoBytes: named("none.invalid"),
+    }),
+  ];
+  const asked: string[] = [];
+  try {
+    const r = await crawl({
+      seeds: nodes.map((n) => n.addr),
+      chainId: CHAIN,
+      ratePerSec: 0,
+      handshakeTimeoutMs: HANDSHAKE_MS,
+      maxTimeMs: 30_000,
+      // No real DNS in tests: the resolver is ours. One never answers, one answers at once, one
+      // knows no such host.
+      lookup: (host) => {
+        asked.push(host);
+        if (host === "slow.invalid") return new Promise(() => {});
+        if (host === "fast.invalid") return Promise.resolve(["127.0.0.1"]);
+        return Promise.reject(new Error(`lookup ${host}: no such host`));
+      },
+    });
+    assertEquals(r.end, "complete");
+    const got = nodes.map((n) => byId(r).get(n.addr.id)!);
+    assertEquals(got[0].failure, "timeout", got[0].addrs[0].error);
+    assert(got[0].addrs[0].error!.includes("slow.invalid"), got[0].addrs[0].error);
+    assert(got[1].reachable, "a listen_addr host that resolves is valid");
+    assertEquals(got[2].failure, "bad_handshake");
+    assertEquals(asked.sort(), ["fast.invalid", "none.invalid", "slow.invalid"]);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+});
