@@ -21,6 +21,7 @@ import {
   DEFAULT_CRAWL_CONCURRENCY,
   DEFAULT_CRAWL_DEPTH,
   DEFAULT_CRAWL_DIAL_TIMEOUT_MS,
+  DEFAULT_CRAWL_MAX_NODES,
   DEFAULT_CRAWL_MAX_TIME_MS,
   DEFAULT_CRAWL_RATE,
 } from "../crawler/crawl.ts";
@@ -48,6 +49,7 @@ Flags:
   --rate N              probe starts per second, 0 = unlimited (default ${DEFAULT_CRAWL_RATE}; "N/s" ok)
   --depth N             hops followed from a seed (default ${DEFAULT_CRAWL_DEPTH})
   --timeout MS          bound of the whole crawl (default ${DEFAULT_CRAWL_MAX_TIME_MS})
+  --max-nodes N         node IDs recorded at most; more are counted, not crawled (default ${DEFAULT_CRAWL_MAX_NODES})
   --dial-timeout MS     TCP connect timeout per address (default ${DEFAULT_CRAWL_DIAL_TIMEOUT_MS})
   --handshake-timeout MS  per handshake phase (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, as CometBFT)
   --answer-timeout MS   wait for a PexAddrs answer (default ${DEFAULT_ANSWER_TIMEOUT_MS})
@@ -72,6 +74,7 @@ export interface CrawlArgs {
   rate: number;
   depth: number;
   timeoutMs: number;
+  maxNodes: number;
   dialTimeoutMs: number;
   answerTimeoutMs: number;
   handshakeTimeoutMs: number;
@@ -108,6 +111,7 @@ export function parseCrawlArgs(args: string[], env = readEnv()): CrawlArgs {
         "rate": { type: "string" },
         "depth": { type: "string" },
         "timeout": { type: "string" },
+        "max-nodes": { type: "string" },
         "dial-timeout": { type: "string" },
         "answer-timeout": { type: "string" },
         "handshake-timeout": { type: "string" },
@@ -137,6 +141,7 @@ export function parseCrawlArgs(args: string[], env = readEnv()): CrawlArgs {
     rate: intFlag("rate", v.rate, DEFAULT_CRAWL_RATE, 0),
     depth: intFlag("depth", v.depth, DEFAULT_CRAWL_DEPTH, 0),
     timeoutMs: intFlag("timeout", v.timeout, DEFAULT_CRAWL_MAX_TIME_MS, 1),
+    maxNodes: intFlag("max-nodes", v["max-nodes"], DEFAULT_CRAWL_MAX_NODES, 1),
     dialTimeoutMs: intFlag("dial-timeout", v["dial-timeout"], DEFAULT_CRAWL_DIAL_TIMEOUT_MS, 1),
     answerTimeoutMs: intFlag("answer-timeout", v["answer-timeout"], DEFAULT_ANSWER_TIMEOUT_MS, 1),
     handshakeTimeoutMs: intFlag(
@@ -275,6 +280,7 @@ async function runCrawl(a: CrawlArgs): Promise<number> {
     ratePerSec: a.rate,
     maxDepth: a.depth,
     maxTimeMs: a.timeoutMs,
+    maxNodes: a.maxNodes,
     dialTimeoutMs: a.dialTimeoutMs,
     answerTimeoutMs: a.answerTimeoutMs,
     handshakeTimeoutMs: a.handshakeTimeoutMs,

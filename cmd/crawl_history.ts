@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { ExitCode } from "./command.ts";
 import { readEnv, UsageError } from "../config/mod.ts";
 import { CrawlStore, CrawlStoreEmptyError, defaultCrawlDbPath } from "../crawler/store.ts";
+import { printable } from "../crawler/summary.ts";
 
 function parse(args: string[], extra: Record<string, { type: "string" | "boolean" }>) {
   try {
@@ -76,12 +77,14 @@ export async function runCrawlHistory(sub: "history" | "diff", args: string[]): 
       for (const n of nodes) {
         const up = `${n.reached}/${n.crawls}`;
         console.log(
-          `${n.node_id}  ${(n.moniker ?? "-").slice(0, 16).padEnd(16)}  ${
-            (n.version ?? "-").slice(0, 10).padEnd(10)
+          `${n.node_id}  ${printable(n.moniker ?? "-").slice(0, 16).padEnd(16)}  ${
+            printable(n.version ?? "-").slice(0, 10).padEnd(10)
           }  ${up.padEnd(6)}  ${n.first_seen}  ${n.last_seen}`,
         );
         for (const c of n.version_changes) {
-          console.log(`    version ${c.from} -> ${c.to} at crawl #${c.crawl} (${c.at})`);
+          console.log(
+            `    version ${printable(c.from)} -> ${printable(c.to)} at crawl #${c.crawl} (${c.at})`,
+          );
         }
       }
       return ExitCode.ok;
@@ -107,7 +110,9 @@ export async function runCrawlHistory(sub: "history" | "diff", args: string[]): 
     list("became reachable", d.became_reachable);
     list("became unreachable", d.became_unreachable);
     console.log(`version changed: ${d.version_changed.length}`);
-    for (const c of d.version_changed) console.log(`  ${c.id} ${c.from} -> ${c.to}`);
+    for (const c of d.version_changed) {
+      console.log(`  ${c.id} ${printable(c.from)} -> ${printable(c.to)}`);
+    }
     return ExitCode.ok;
   } finally {
     store.close();

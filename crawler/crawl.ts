@@ -13,8 +13,9 @@
  * `ensurePeersPeriod / 3` after the previous one (`pex_reactor.go` `receiveRequest`).
  * @module
  */
-import { NodeKey } from "../p2p/key.ts";
-import type { NetAddress } from "../p2p/netaddress.ts";
+import { isValidId, NodeKey } from "../p2p/key.ts";
+import type { HostResolver, NetAddress } from "../p2p/netaddress.ts";
+import { MAX_GET_SELECTION } from "../p2p/pex/addrbook_select.ts";
 import { DEFAULT_ENSURE_PEERS_PERIOD_MS } from "../p2p/pex/pex_config.ts";
 import { StartSpacer } from "../p2p/pex/verifier.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "../p2p/upgrade.ts";
@@ -28,6 +29,19 @@ export const PEX_MIN_REQUEST_INTERVAL_MS = DEFAULT_ENSURE_PEERS_PERIOD_MS / 3;
  * its key shows up as a second ID; dozens mean someone aims the crawler at that address).
  */
 export const MAX_IDS_PER_ADDRESS = 3;
+/**
+ * At most this many addresses of one PexAddrs answer are followed: Go's `maxGetSelection`, the
+ * most an honest node ever sends. A longer answer (up to what the 64 kB message limit allows)
+ * is hostile; its size is still recorded, the rest ignored, so no node can grow the crawl's
+ * node table by more than this per answer.
+ */
+export const MAX_ADDRS_PER_ANSWER = MAX_GET_SELECTION;
+/**
+ * Default bound of the node table. A record costs about 0.4 KiB (`bench/crawl_flood.ts`), so
+ * this caps it near 40 MiB: hostile nodes each listing {@link MAX_ADDRS_PER_ANSWER} made-up IDs
+ * cannot grow a crawl's memory without bound. Real networks are far smaller.
+ */
+export const DEFAULT_CRAWL_MAX_NODES = 100_000;
 /** Default probes in flight. */
 export const DEFAULT_CRAWL_CONCURRENCY = 16;
 /** Default probe starts per second (0 = unlimited). */
@@ -71,9 +85,13 @@ export interface CrawlOptions {
   ratePerSec?: number;
   maxDepth?: number;
   maxTimeMs?: number;
+  /** Node IDs recorded at most; IDs learned past it are counted in `droppedNodes` only. */
+  maxNodes?: number;
   dialTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   answerTimeoutMs?: number;
+  /** Resolves NodeInfo `listen_addr` host names (default /etc/hosts then DNS), bounded in time. */
+  lookup?: HostResolver;
   /** The crawler's identity; default a fresh key per crawl. */
   nodeKey?: NodeKey;
   pacer?: PexPacer;
@@ -102,6 +120,8 @@ export interface CrawlResult {
   nodes: CrawlNode[];
   /** `[from, to]` node IDs: `from`'s PexAddrs listed `to`. */
   edges: [string, string][];
+  /** New node IDs not recorded because the table was full (`maxNodes`). */
+  droppedNodes: number;
 }
 
 /** Live counters, for the progress line. */
@@ -140,9 +160,18 @@ export class Crawler {
   readonly #tried = new Set<string>();
   /** Distinct IDs queued per `ip:port`. */
   readonly #idsPerAddr = new Map<string, number>();
+  /** `ip:port` → the ID whose key answered there (a handshake, or an ID mismatch, told us). */
+  readonly #owners = new Map<string, string>();
+  /**
+   * `ip:port` → IDs gossiped there beyond {@link MAX_IDS_PER_ADDRESS}, kept until the address's
+   * owner is known: the one that is the owner is then tried, the rest never are. So made-up IDs
+   * listed ahead of a real node at its address cannot use up its tries and hide it.
+   */
+  readonly #deferred = new Map<string, Item[]>();
   readonly #queue: Item[] = [];
   #inFlight = 0;
   #probes = 0;
+  #dropped = 0;
   #waiters: (() => void)[] = [];
 
   constructor(opts: CrawlOptions) {
@@ -201,6 +230,7 @@ export class Crawler {
       end,
       nodes: [...this.#nodes.values()].map((s) => s.node),
       edges: [...this.#edges].map((e) => e.split(">") as [string, string]),
+      droppedNodes: this.#dropped,
     };
   }
 
@@ -237,6 +267,7 @@ export class Crawler {
           dialTimeoutMs: this.#o.dialTimeoutMs ?? DEFAULT_CRAWL_DIAL_TIMEOUT_MS,
           handshakeTimeoutMs: this.#o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
           answerTimeoutMs: this.#o.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
+          lookup: this.#o.lookup,
           signal,
         });
         this.#apply(state, item, result);
@@ -253,11 +284,22 @@ export class Crawler {
     }
   }
 
-  /** The first queued item whose node has no probe in flight. */
+  /**
+   * The first queued item whose node has no probe in flight. Items at an address now known to
+   * belong to another ID are dropped undialed (the answer is known: an ID mismatch).
+   */
   #take(): Item | undefined {
     for (let i = 0; i < this.#queue.length; i++) {
       const item = this.#queue[i];
-      if (!this.#nodes.get(item.addr.id)!.busy) {
+      const state = this.#nodes.get(item.addr.id)!;
+      const owner = this.#owners.get(item.addr.dialString());
+      if (owner !== undefined && owner !== item.addr.id) {
+        this.#queue.splice(i--, 1);
+        state.pending--;
+        if (state.pending === 0 && !state.busy) this.#emit(state);
+        continue;
+      }
+      if (!state.busy) {
         this.#queue.splice(i, 1);
         return item;
       }
@@ -265,11 +307,25 @@ export class Crawler {
     return undefined;
   }
 
+  /** Records who answered at `dial`; releases that ID's deferred try there, drops the rest. */
+  #setOwner(dial: string, id: string): void {
+    if (this.#owners.has(dial)) return;
+    this.#owners.set(dial, id);
+    const deferred = this.#deferred.get(dial);
+    this.#deferred.delete(dial);
+    const mine = deferred?.find((it) => it.addr.id === id);
+    if (mine === undefined) return;
+    this.#nodes.get(id)!.pending++;
+    this.#queue.push(mine);
+    this.#wake();
+  }
+
   #apply(state: NodeState, item: Item, r: ProbeResult): void {
     const node = state.node;
     const rec = node.addrs.find((a) => a.addr === item.addr.dialString())!;
     const now = this.#now();
     if (r.kind === "failed") {
+      if (r.remoteId !== undefined) this.#setOwner(rec.addr, r.remoteId);
       rec.state = "failed";
       rec.reason = r.reason;
       rec.error = r.error;
@@ -277,6 +333,7 @@ export class Crawler {
       if (r.info && node.info === undefined) node.info = r.info;
       return;
     }
+    this.#setOwner(rec.addr, node.id);
     rec.state = "reachable";
     rec.latencyMs = r.latencyMs;
     node.reachable = true;
@@ -284,18 +341,30 @@ export class Crawler {
     node.info = r.info;
     node.lastSeenMs = now;
     if (node.latencyMs === undefined || r.latencyMs < node.latencyMs) node.latencyMs = r.latencyMs;
-    if (r.addrs === undefined) return;
+    if (r.addrs === undefined) {
+      if (r.answerError !== undefined && node.pexAddrs === undefined) node.pexError = r.answerError;
+      return;
+    }
+    delete node.pexError;
     node.pexAddrs = r.addrs.length;
     this.#o.onPex?.(node.id, r.addrs);
-    for (const a of r.addrs) this.#learn(a, item.depth + 1, node.id);
+    for (const a of r.addrs.slice(0, MAX_ADDRS_PER_ANSWER)) this.#learn(a, item.depth + 1, node.id);
   }
 
   /** Records that `source` told us about `addr`; queues it when new and within depth. */
   #learn(addr: NetAddress, depth: number, source: string): void {
-    if (addr.id === "" || addr.id === this.#key.id || !addr.valid() || addr.port === 0) return;
+    // An entry whose ID is not 40 hex digits can never authenticate (Go's `NetAddress.Valid`
+    // refuses it too): not a node.
+    if (!isValidId(addr.id) || addr.id === this.#key.id || !addr.valid() || addr.port === 0) {
+      return;
+    }
     const now = this.#now();
     let state = this.#nodes.get(addr.id);
     if (state === undefined) {
+      if (this.#nodes.size >= (this.#o.maxNodes ?? DEFAULT_CRAWL_MAX_NODES)) {
+        this.#dropped++;
+        return;
+      }
       state = {
         node: {
           id: addr.id,
@@ -326,10 +395,19 @@ export class Crawler {
     if (depth > (this.#o.maxDepth ?? DEFAULT_CRAWL_DEPTH) || this.#tried.has(key)) return;
     // A node gossiping many made-up IDs at one ip:port must not turn the crawl into a flood of
     // connections to that address: only the first few IDs seen there are tried.
-    const ids = this.#idsPerAddr.get(dial) ?? 0;
-    if (ids >= MAX_IDS_PER_ADDRESS) return;
-    this.#idsPerAddr.set(dial, ids + 1);
+    const owner = this.#owners.get(dial);
+    if (owner !== undefined && owner !== addr.id) return; // known to be another node's address
     this.#tried.add(key);
+    if (owner === undefined) {
+      const ids = this.#idsPerAddr.get(dial) ?? 0;
+      if (ids >= MAX_IDS_PER_ADDRESS) {
+        const d = this.#deferred.get(dial) ?? [];
+        d.push({ addr, depth });
+        this.#deferred.set(dial, d);
+        return;
+      }
+      this.#idsPerAddr.set(dial, ids + 1);
+    }
     state.pending++;
     this.#queue.push({ addr, depth });
     this.#wake();

@@ -71,6 +71,7 @@ function summaryHtml(s: CrawlSummary): string {
     ["reachable share", `${(s.reachable_share * 100).toFixed(1)}%`],
     ["edges", String(s.edges)],
   ];
+  if (s.dropped > 0) rows.push(["not recorded (table full)", String(s.dropped)]);
   for (const [v, n] of Object.entries(s.by_version)) rows.push([`version ${v}`, String(n)]);
   for (const [r, n] of Object.entries(s.by_failure)) rows.push([`failure ${r}`, String(n)]);
   for (const [net, n] of Object.entries(s.other_networks)) rows.push([`network ${net}`, String(n)]);

@@ -14,8 +14,8 @@ import { MConnection } from "../p2p/conn/mconnection.ts";
 import type { SecretConnection } from "../p2p/conn/secret_connection.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 import type { NodeKey } from "../p2p/key.ts";
-import { DialFailedError } from "../p2p/errors.ts";
-import { NetAddress } from "../p2p/netaddress.ts";
+import { DialFailedError, HandshakeTimeoutError, IdMismatchError } from "../p2p/errors.ts";
+import { type HostResolver, NetAddress, resolveHost } from "../p2p/netaddress.ts";
 import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
 import { encode } from "../p2p/proto.ts";
 import { PEX_CHANNEL, PEX_MAX_MSG_SIZE, PEX_MESSAGE } from "../p2p/pex/pex_reactor.ts";
@@ -44,6 +44,11 @@ export interface ProbeOptions {
   handshakeTimeoutMs: number;
   /** How long to wait for the PexAddrs answer, ms. */
   answerTimeoutMs: number;
+  /**
+   * Resolves a host name in a NodeInfo `listen_addr` (default {@link resolveHost}); each lookup
+   * is bounded by `handshakeTimeoutMs` and the signal.
+   */
+  lookup?: HostResolver;
   signal: AbortSignal;
 }
 
@@ -65,6 +70,8 @@ export interface ProbeFailed {
   readonly error: string;
   /** Present when the NodeInfo arrived before the failure (wrong network, bad NodeInfo). */
   readonly info?: NodeInfoRecord;
+  /** On an ID mismatch: the ID that really answered at the address. */
+  readonly remoteId?: string;
 }
 
 /** The outcome of {@link probe}. */
@@ -112,6 +119,7 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
       dialedId: addr.id,
       timeoutMs: opts.handshakeTimeoutMs,
       signal: opts.signal,
+      lookup: boundedLookup(opts.lookup ?? resolveHost, opts.handshakeTimeoutMs, opts.signal),
       onNodeInfo: (ni) => {
         info = nodeInfoRecord(ni);
       },
@@ -124,7 +132,8 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
       performance.now() - started >= opts.dialTimeoutMs;
     const reason = dialTimedOut ? "timeout" : classifyFailure(err, info?.network, opts.chainId);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    return { kind: "failed", reason, error: error.replaceAll("\n", " "), info };
+    const remoteId = err instanceof IdMismatchError ? err.remoteId : undefined;
+    return { kind: "failed", reason, error: boundedError(error), info, remoteId };
   }
   const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   const reachedInfo = nodeInfoRecord(upgraded.nodeInfo);
@@ -137,9 +146,42 @@ export async function probe(addr: NetAddress, opts: ProbeOptions): Promise<Probe
     return { kind: "reached", info: reachedInfo, latencyMs, addrs };
   } catch (err) {
     opts.signal.throwIfAborted();
-    const answerError = err instanceof Error ? err.message : String(err);
+    const answerError = boundedError(err instanceof Error ? err.message : String(err));
     return { kind: "reached", info: reachedInfo, latencyMs, answerError };
   }
+}
+
+/**
+ * `lookup` bounded in time and by `signal`: a hostile NodeInfo naming a host whose DNS never
+ * answers must not hold a crawl slot (or Ctrl-C) for the resolver's own timeouts. A lookup left
+ * behind settles later, unobserved.
+ */
+function boundedLookup(lookup: HostResolver, timeoutMs: number, signal: AbortSignal): HostResolver {
+  return (host) => {
+    const done = Promise.withResolvers<string[]>();
+    const timer = setTimeout(() => {
+      done.reject(
+        new HandshakeTimeoutError(`lookup of listen_addr host ${host} took over ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    const onAbort = () => done.reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    lookup(host).then(done.resolve, done.reject);
+    return done.promise.finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    });
+  };
+}
+
+/** Longest error text kept per address (a hostile NodeInfo's fields end up in messages). */
+export const MAX_ERROR_TEXT = 512;
+
+/** The error text on one line, control characters replaced, at most {@link MAX_ERROR_TEXT}. */
+function boundedError(s: string): string {
+  // deno-lint-ignore no-control-regex
+  const line = s.replace(/[\x00-\x1f\x7f-\x9f]/g, " ");
+  return line.length <= MAX_ERROR_TEXT ? line : `${line.slice(0, MAX_ERROR_TEXT - 1)}…`;
 }
 
 type PexAnswer = { pex_addrs?: { addrs?: { id?: string; ip?: string; port?: number }[] } };

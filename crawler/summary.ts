@@ -29,6 +29,8 @@ export interface CrawlSummary {
   by_failure: Partial<Record<FailureReason, number>>;
   /** Nodes on another network, per network. */
   other_networks: Record<string, number>;
+  /** New IDs learned after the node table was full (`--max-nodes`), not crawled. */
+  dropped: number;
 }
 
 /** Whether the node was tried at all. */
@@ -39,9 +41,11 @@ export function wasTried(n: CrawlNode): boolean {
 /** Counts a crawl's outcome. */
 export function summarize(r: CrawlResult): CrawlSummary {
   let reached = 0, failed = 0, untried = 0;
-  const byVersion: Record<string, number> = {};
+  // Keyed by peer-supplied strings: no prototype, so a version or network named `constructor` or
+  // `__proto__` is counted like any other, never read as an inherited property.
+  const byVersion: Record<string, number> = Object.create(null);
   const byFailure: Partial<Record<FailureReason, number>> = {};
-  const otherNetworks: Record<string, number> = {};
+  const otherNetworks: Record<string, number> = Object.create(null);
   for (const n of r.nodes) {
     if (n.reachable) {
       reached++;
@@ -73,6 +77,7 @@ export function summarize(r: CrawlResult): CrawlSummary {
     by_version: sortByCount(byVersion),
     by_failure: ordered,
     other_networks: sortByCount(otherNetworks),
+    dropped: r.droppedNodes ?? 0,
   };
 }
 
@@ -86,17 +91,30 @@ function sortByCount(m: Record<string, number>): Record<string, number> {
   );
 }
 
-/** The human summary printed at the end of a crawl. */
+/**
+ * A peer-supplied string made safe for a terminal: control characters (C0, DEL, C1: escape
+ * sequences could retitle or clear the operator's terminal) and bidirectional or invisible
+ * format characters (they could reorder what is shown) become `\u{XX}` escapes.
+ */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+}
+
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** The human summary printed at the end of a crawl (peer strings through {@link printable}). */
 export function formatSummary(s: CrawlSummary): string {
   const lines = [
     `crawl of ${s.chain_id} ${s.end} in ${(s.duration_ms / 1000).toFixed(1)} s: ` +
     `${s.found} nodes found, ${s.reached} reached, ${s.failed} failed, ${s.untried} untried ` +
     `(reachable ${(s.reachable_share * 100).toFixed(1)}%), ${s.edges} edges`,
   ];
+  if (s.dropped > 0) lines.push(`node table full: ${s.dropped} more IDs not recorded`);
   const versions = Object.entries(s.by_version);
   if (versions.length > 0) {
     lines.push("by version:");
-    for (const [v, n] of versions) lines.push(`  ${v.padEnd(24)} ${n}`);
+    for (const [v, n] of versions) lines.push(`  ${printable(v).padEnd(24)} ${n}`);
   }
   const failures = Object.entries(s.by_failure);
   if (failures.length > 0) {
@@ -106,7 +124,7 @@ export function formatSummary(s: CrawlSummary): string {
   const nets = Object.entries(s.other_networks);
   if (nets.length > 0) {
     lines.push("other networks:");
-    for (const [net, n] of nets) lines.push(`  ${net.padEnd(24)} ${n}`);
+    for (const [net, n] of nets) lines.push(`  ${printable(net).padEnd(24)} ${n}`);
   }
   return lines.join("\n");
 }
@@ -128,6 +146,7 @@ export function nodeLine(n: CrawlNode): string {
     listen_addr: n.info?.listenAddr,
     latency_ms: n.latencyMs,
     pex_addrs: n.pexAddrs,
+    pex_error: n.pexError,
     addrs: n.addrs.map((a) => ({
       addr: a.addr,
       state: a.state,

@@ -6,6 +6,7 @@
  */
 import {
   DialFailedError,
+  DialForbiddenError,
   HandshakeError,
   HandshakeTimeoutError,
   IdMismatchError,
@@ -30,6 +31,11 @@ export type FailureReason =
   | "incompatible"
   /** The authenticated key is not the ID the address was gossiped with. */
   | "id_mismatch"
+  /**
+   * Never dialed: our own dial policy refused the address (`SWITCHYARD_LOOPBACK_ONLY=1` and a
+   * non-loopback host), so nothing is known about it.
+   */
+  | "not_dialed"
   /** The address is our own crawler (cannot happen with a fresh key; kept for completeness). */
   | "self";
 
@@ -42,6 +48,7 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   "wrong_network",
   "incompatible",
   "id_mismatch",
+  "not_dialed",
   "self",
 ];
 
@@ -91,6 +98,11 @@ export interface CrawlNode {
   gossipedBy: string[];
   /** Answer to our one PexRequest: address count, or undefined when not asked or not answered. */
   pexAddrs?: number;
+  /**
+   * Why a reached node's answer is missing (no PexAddrs in time, an oversized one, the
+   * connection dropped after the handshake); undefined when answered or not asked.
+   */
+  pexError?: string;
   /** Unix ms: first heard of in this crawl. */
   firstSeenMs: number;
   /** Unix ms: last handshake (reachable) or last time it was gossiped. */
@@ -102,12 +114,23 @@ export interface CrawlNode {
 /** The source marker in {@link CrawlNode.gossipedBy} for nodes given with `--seeds`. */
 export const SEED_SOURCE = "seed";
 
+/** Whether `err`'s cause chain (a few links) holds an instance of `cls`. */
+function causedBy(err: Error, cls: new (...a: never[]) => Error): boolean {
+  let c: unknown = err.cause;
+  for (let i = 0; i < 4 && c instanceof Error; i++) {
+    if (c instanceof cls) return true;
+    c = (c as Error).cause;
+  }
+  return false;
+}
+
 /** Maps a failed probe's error to a {@link FailureReason}. */
 export function classifyFailure(
   err: unknown,
   theirNetwork?: string,
   ourNetwork?: string,
 ): FailureReason {
+  if (err instanceof DialForbiddenError) return "not_dialed";
   if (err instanceof DialFailedError) {
     const cause = err.cause;
     if (cause instanceof Deno.errors.ConnectionRefused) return "refused";
@@ -123,6 +146,8 @@ export function classifyFailure(
       : "incompatible";
   }
   if (err instanceof SelfConnectionError) return "self";
+  // A NodeInfo whose listen_addr host did not resolve in time (`probe.ts` bounds the lookup).
+  if (err instanceof InvalidNodeInfoError && causedBy(err, HandshakeTimeoutError)) return "timeout";
   if (err instanceof HandshakeError || err instanceof InvalidNodeInfoError) return "bad_handshake";
   if (err instanceof DOMException && err.name === "TimeoutError") return "timeout";
   return "bad_handshake";

@@ -34,6 +34,12 @@ export class DialFailedError extends P2PError {
   }
 }
 
+/**
+ * The dial was refused by our own policy before any packet was sent (`SWITCHYARD_LOOPBACK_ONLY=1`
+ * and a non-loopback address): nothing was dialed.
+ */
+export class DialForbiddenError extends DialFailedError {}
+
 /** The SecretConnection or NodeInfo handshake failed: a protocol violation by the peer or I/O. */
 export class HandshakeError extends P2PError {
   constructor(message: string, options?: ErrorOptions) {
@@ -55,8 +61,11 @@ export class MessageTooLargeError extends HandshakeError {}
 
 /** Authenticated ID differs from the dialed ID or from NodeInfo's `default_node_id`. */
 export class IdMismatchError extends P2PError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The ID the peer's key authenticated as, when known (who really listens at the address). */
+  readonly remoteId?: string;
+  constructor(message: string, options?: ErrorOptions & { remoteId?: string }) {
     super("id_mismatch", message, options);
+    this.remoteId = options?.remoteId;
   }
 }
 

@@ -16,13 +16,14 @@ import { SecretConnection } from "./conn/secret_connection.ts";
 import { closeQuietly, type RawConn } from "./conn/stream.ts";
 import {
   DialFailedError,
+  DialForbiddenError,
   HandshakeError,
   IdMismatchError,
   IncompatibleNodeInfoError,
   InvalidNodeInfoError,
   SelfConnectionError,
 } from "./errors.ts";
-import type { NetAddress } from "./netaddress.ts";
+import type { HostResolver, NetAddress } from "./netaddress.ts";
 import { isLoopback } from "./ip.ts";
 import { compatibleWith, exchangeNodeInfo, type NodeInfo, validateNodeInfo } from "./node_info.ts";
 
@@ -56,6 +57,11 @@ export interface UpgradeOptions {
    * rejects it.
    */
   onNodeInfo?: (theirs: NodeInfo) => void;
+  /**
+   * Resolves a host name in the peer's NodeInfo `listen_addr` while validating it (default:
+   * /etc/hosts then DNS, unbounded, as Go's `LookupIP`); a crawler bounds it in time.
+   */
+  lookup?: HostResolver;
 }
 
 /**
@@ -131,7 +137,9 @@ async function upgrade(
     }
     const connId = secretConn.remoteId;
     if (dialedId !== undefined && connId !== dialedId) {
-      throw new IdMismatchError(`conn.ID (${connId}) dialed ID (${dialedId}) mismatch`);
+      throw new IdMismatchError(`conn.ID (${connId}) dialed ID (${dialedId}) mismatch`, {
+        remoteId: connId,
+      });
     }
 
     opts.onPhase?.("node_info");
@@ -144,7 +152,7 @@ async function upgrade(
     }
     opts.onNodeInfo?.(theirs);
 
-    await validateNodeInfo(theirs);
+    await validateNodeInfo(theirs, { lookup: opts.lookup });
     if (connId !== theirs.id) {
       throw new IdMismatchError(`conn.ID (${connId}) NodeInfo.ID (${theirs.id}) mismatch`);
     }
@@ -194,7 +202,7 @@ export async function dialTcp(addr: NetAddress, opts: DialOptions = {}): Promise
   const signal = opts.signal;
   signal?.throwIfAborted();
   if (LOOPBACK_ONLY && !isLoopback(addr.ipBytes())) {
-    throw new DialFailedError(
+    throw new DialForbiddenError(
       `dial ${addr.dialString()}: refused, SWITCHYARD_LOOPBACK_ONLY=1 allows loopback addresses only`,
     );
   }

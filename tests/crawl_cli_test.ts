@@ -107,6 +107,9 @@ Deno.test("crawl cli: bad flags name the flag and exit 2; history without a db i
   const r3 = await cli("crawl", "--seeds", "x", "--chain-id", "c", "--concurrency", "0");
   assertEquals(r3.code, 2);
   assertStringIncludes(r3.stderr, "--concurrency");
+  const r5 = await cli("crawl", "--seeds", "x", "--chain-id", "c", "--max-nodes", "0");
+  assertEquals(r5.code, 2);
+  assertStringIncludes(r5.stderr, "--max-nodes");
   const r4 = await cli("crawl", "diff", "--db", "/nonexistent/crawl.db");
   assertEquals(r4.code, 2);
   assertStringIncludes(r4.stderr, "no crawl history");

@@ -17,6 +17,7 @@ import {
   stopCrawlNodes,
   teach,
 } from "./util/crawl_net.ts";
+import { entryOf, startHostilePexNode } from "./util/hostile_pex.ts";
 
 const CHAIN = "crawl-map-test";
 
@@ -135,6 +136,78 @@ Deno.test({
       assertEquals([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
     } finally {
       await stopCrawlNodes(nodes);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Sets a marker on the page if it ever runs as script or markup (it must not). */
+const PWN = (tag: string) => `document.documentElement.setAttribute('data-pwned','${tag}')`;
+
+Deno.test({
+  name: "crawl map: peer-supplied markup in monikers, versions and networks never executes",
+  ignore: CHROMIUM === null && !CI,
+  async fn() {
+    assert(CHROMIUM !== null, "CI=true requires chromium (.ci/run installs it)");
+    // Every string passes CometBFT's NodeInfo validation (printable ASCII) except the network,
+    // which is not validated: a wrong-network node's name reaches the summary as is.
+    const monikers = [
+      "<script>alert(1)</script>",
+      `<script>${PWN("script")}</script>`,
+      `<img src=x onerror="${PWN("img")}">`,
+      `"><svg onload="${PWN("svg")}"></svg>`,
+      `</script><script>${PWN("breakout")}</script>`,
+    ];
+    const hostile = monikers.map((moniker, i) =>
+      startHostilePexNode({
+        host: `127.0.7.${i + 2}`,
+        network: CHAIN,
+        moniker,
+        version: i === 1 ? `<b onmouseover="${PWN("version")}">0.38</b>` : "0.38.25",
+      })
+    );
+    hostile.push(startHostilePexNode({
+      host: "127.0.7.20",
+      network: `</dd><script>${PWN("network")}</script>`,
+      moniker: "other-chain",
+    }));
+    const seed = startHostilePexNode({
+      host: "127.0.7.1",
+      network: CHAIN,
+      moniker: "<!--",
+      answer: () => hostile.map((h) => entryOf(h.addr)),
+    });
+    const dir = await Deno.makeTempDir({ prefix: "switchyard-crawl-xss-" });
+    try {
+      const r = await crawl({ seeds: [seed.addr], chainId: CHAIN, ratePerSec: 0 });
+      assertEquals(r.nodes.length, hostile.length + 1);
+      assertEquals(r.nodes.filter((n) => n.reachable).length, monikers.length + 1);
+      const page = `${dir}/map.html`;
+      await writeMapPage(page, r);
+      const dom = await chromium([
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        `file://${page}`,
+      ]);
+      // The marker would be an attribute of <html>; the strings themselves appear as text.
+      const html = /<html[^>]*>/.exec(dom.stdout)?.[0] ?? "";
+      assert(html !== "" && !html.includes("data-pwned"), `no peer string ran: ${html}`);
+      assert(dom.stdout.includes("data-pwned"), "the hostile strings are on the page as text");
+      assert(dom.stdout.includes(`data-rendered="${r.nodes.length}"`), "script ran to the end");
+      const rows = dom.stdout.match(/<tr>/g)?.length ?? 0;
+      assertEquals(rows, r.nodes.length + 1, "table: header + one row per node");
+      // Each moniker is in the table as text (escaped by the serializer), not as elements.
+      for (const m of monikers) {
+        const text = m.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+        assert(dom.stdout.includes(`<td>${text}</td>`), `moniker as text: ${text}`);
+      }
+      assert(dom.stdout.includes("&lt;/dd&gt;&lt;script&gt;"), "network name as text");
+      const consoleLines = dom.stderr.split("\n").filter((l) => l.includes(":CONSOLE"));
+      assertEquals(consoleLines, [], "no console messages (no alert, no script error)");
+    } finally {
+      await seed.stop();
+      await Promise.all(hostile.map((h) => h.stop()));
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -293,6 +293,6 @@ Deno.test("dialTcp: SWITCHYARD_LOOPBACK_ONLY=1 refuses non-loopback addresses (t
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  assertStringIncludes(text, "DialFailedError");
+  assertStringIncludes(text, "DialForbiddenError");
   assertStringIncludes(text, "loopback addresses only");
 });
