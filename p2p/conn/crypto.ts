@@ -97,7 +97,7 @@ export function nobleAead(key: Uint8Array): Aead {
   };
 }
 
-/** The AEAD used on the hot path (the faster one, measured in bench/secret_connection.ts). */
+/** The per-frame AEAD of the reference paths (frames use the batched WASM backend, frame.ts). */
 export const defaultAead: (key: Uint8Array) => Aead = nativeAead;
 
 // ---------------------------------------------------------------------------------------------
