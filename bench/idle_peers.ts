@@ -92,6 +92,7 @@ async function listener(): Promise<void> {
   const node = await makeEchoNode({
     reactor: new EchoReactor({ keep: false }),
     maxInbound: PEERS + 100,
+    record: false,
   });
   console.log(`READY ${node.addr.toString()}`);
   const input = new Lines(Deno.stdin.readable);
