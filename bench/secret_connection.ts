@@ -2,7 +2,9 @@
  * SecretConnection benchmarks, switchyard next to Go's own SecretConnection (cometbft v0.38.25
  * `p2p/conn` as a library: `interop-peer sc-bench`), same settings, two processes over loopback
  * for each (a dialer here or in the Go dialer, a server in a child process):
- *   (a) bulk plaintext throughput, one connection, 1 MiB writes after an 8-byte total;
+ *   (a) bulk plaintext throughput, one connection, 1 MiB writes after an 8-byte total, and the
+ *       CPU time per MiB of the sending and of the receiving process (less swayed by load
+ *       from other processes than MB/s on a shared machine);
  *   (b) full handshakes per second, sequential and 32 concurrent;
  *   (c) switchyard's SecretConnection + NodeInfo exchange next to the SecretConnection alone.
  * Each figure is measured in REPS repetitions whose order alternates (ours first, then Go
@@ -15,7 +17,8 @@ import { ed25519Signer, nativeAead, type Signer } from "../p2p/conn/crypto.ts";
 import { SecretConnection } from "../p2p/conn/secret_connection.ts";
 import { type ByteStream, writeAll } from "../p2p/conn/stream.ts";
 import { buildGoPeer, hasGo } from "../tests/interop/go_peer.ts";
-import { spawnReadyChild } from "./util/proc.ts";
+import process from "node:process";
+import { readProcCpuMs, spawnReadyChild } from "./util/proc.ts";
 
 type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-native" | "hs-sc" | "hs-sc-ni";
 
@@ -128,7 +131,14 @@ async function oursServer(mode: Mode) {
   ], { inheritStderr: true });
 }
 
-async function oursBulk(mode: Mode, signer: Signer): Promise<number> {
+/** One bulk transfer: MB/s and the CPU ms per MiB of the sending and the receiving process. */
+interface Bulk {
+  mbps: number;
+  sendCpuMsPerMiB: number;
+  recvCpuMsPerMiB: number;
+}
+
+async function oursBulk(mode: Mode, signer: Signer): Promise<Bulk> {
   const c = await oursServer(mode);
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.ready.port as number });
@@ -139,13 +149,21 @@ async function oursBulk(mode: Mode, signer: Signer): Promise<number> {
     const total = BULK_MB * WRITE_SIZE;
     const header = new Uint8Array(8);
     new DataView(header.buffer).setBigUint64(0, BigInt(total + 8), true);
+    const recv0 = readProcCpuMs(c.pid);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await stream.write(header);
     for (let sent = 0; sent < total; sent += WRITE_SIZE) await stream.write(data);
     await stream.read(new Uint8Array(1));
     const dt = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const recvMs = readProcCpuMs(c.pid) - recv0;
     stream.close();
-    return total / dt / 1e6;
+    return {
+      mbps: total / dt / 1e6,
+      sendCpuMsPerMiB: (cpu.user + cpu.system) / 1000 / BULK_MB,
+      recvCpuMsPerMiB: recvMs / BULK_MB,
+    };
   } finally {
     await c.stop();
   }
@@ -178,7 +196,10 @@ async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise
   }
 }
 
-async function goRun(mode: "bulk" | "hs", dialArgs: string[]): Promise<Record<string, unknown>> {
+async function goRun(
+  mode: "bulk" | "hs",
+  dialArgs: string[],
+): Promise<Record<string, unknown> & { serverCpuMs: number }> {
   const bin = await buildGoPeer();
   const srv = await spawnReadyChild("go sc-bench server", bin, [
     "sc-bench",
@@ -188,6 +209,7 @@ async function goRun(mode: "bulk" | "hs", dialArgs: string[]): Promise<Record<st
     mode,
   ]);
   try {
+    const srv0 = readProcCpuMs(srv.pid);
     const out = await new Deno.Command(bin, {
       args: ["sc-bench", "--role", "dial", "--mode", mode, "--addr", `127.0.0.1:${srv.ready.port}`]
         .concat(dialArgs),
@@ -199,14 +221,20 @@ async function goRun(mode: "bulk" | "hs", dialArgs: string[]): Promise<Record<st
     if (!out.success || res.event !== "result") {
       throw new Error(`go sc-bench failed: ${text} ${new TextDecoder().decode(out.stderr)}`);
     }
-    return res;
+    return { ...res, serverCpuMs: readProcCpuMs(srv.pid) - srv0 };
   } finally {
     await srv.stop();
   }
 }
 
-const goBulk = async () =>
-  (await goRun("bulk", ["--bytes", String(BULK_MB * WRITE_SIZE)])).mb_per_s as number;
+async function goBulk(): Promise<Bulk> {
+  const r = await goRun("bulk", ["--bytes", String(BULK_MB * WRITE_SIZE)]);
+  return {
+    mbps: r.mb_per_s as number,
+    sendCpuMsPerMiB: (r.cpu_ms as number) / BULK_MB,
+    recvCpuMsPerMiB: r.serverCpuMs / BULK_MB,
+  };
+}
 const goHandshakes = async (conc: number) =>
   ((await goRun("hs", [
     "--count",
@@ -252,6 +280,37 @@ async function pair(
   );
 }
 
+/** {@link pair} for bulk runs: throughput, and CPU per MiB of the sender and of the receiver. */
+async function bulkPair(
+  label: string,
+  aName: string,
+  a: () => Promise<Bulk>,
+  bName: string,
+  b: () => Promise<Bulk>,
+): Promise<void> {
+  const as: Bulk[] = [];
+  const bs: Bulk[] = [];
+  for (let r = 0; r < REPS; r++) {
+    if (r % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
+    }
+  }
+  const row = (k: keyof Bulk, unit: string, digits: number) => {
+    const x = as.map((v) => v[k]);
+    const y = bs.map((v) => v[k]);
+    return `${k} ${aName} ${stats(x, digits)} ${unit}, ${bName} ${stats(y, digits)} ${unit}, ` +
+      `${aName}/${bName} ${stats(x.map((v, i) => v / y[i]), 2)}`;
+  };
+  console.log(`${label} (median [range] of ${REPS} alternating reps):`);
+  console.log(`  ${row("mbps", "MB/s", 0)}`);
+  console.log(`  ${row("sendCpuMsPerMiB", "CPU ms/MiB", 2)}`);
+  console.log(`  ${row("recvCpuMsPerMiB", "CPU ms/MiB", 2)}`);
+}
+
 async function main() {
   const signer = await ed25519Signer(crypto.getRandomValues(new Uint8Array(32)));
   console.log(
@@ -259,19 +318,17 @@ async function main() {
       `warm-up; ${REPS} reps, order alternated; loopback, two processes per side`,
   );
   const raw = await oursBulk("bulk-raw", signer);
-  console.log(`bulk raw_tcp_loopback (reference, ours) 1MiB_writes MB/s ${raw.toFixed(0)}`);
-  await pair(
-    "bulk sc WASM-batch vs node:crypto-per-frame (ours, same code otherwise) MB/s",
-    "MB/s",
+  console.log(`bulk raw_tcp_loopback (reference, ours) 1MiB_writes MB/s ${raw.mbps.toFixed(0)}`);
+  await bulkPair(
+    "bulk sc, ours: WASM batch vs node:crypto per frame (same code otherwise)",
     "wasm",
     () => oursBulk("bulk-sc", signer),
     "native",
     () => oursBulk("bulk-sc-native", signer),
   );
   if (withGo) {
-    await pair(
+    await bulkPair(
       "bulk secret_connection 1MiB_writes",
-      "MB/s",
       "ours",
       () => oursBulk("bulk-sc", signer),
       "go",

@@ -21,6 +21,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -114,6 +115,7 @@ func scDialBulk(addr string, total int64, key ed25519.PrivKey) error {
 	data := make([]byte, scBenchWrite)
 	header := make([]byte, 8)
 	binary.LittleEndian.PutUint64(header, uint64(total+8))
+	cpu0 := cpuMs()
 	t0 := time.Now()
 	if _, err := sc.Write(header); err != nil {
 		return err
@@ -128,8 +130,18 @@ func scDialBulk(addr string, total int64, key ed25519.PrivKey) error {
 		return err
 	}
 	dt := time.Since(t0).Seconds()
-	emit(event{"event": "result", "mb_per_s": float64(total) / dt / 1e6})
+	emit(event{"event": "result", "mb_per_s": float64(total) / dt / 1e6, "cpu_ms": cpuMs() - cpu0})
 	return nil
+}
+
+// cpuMs is this process's user + system CPU time so far, in ms.
+func cpuMs() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec)*1e3 + float64(t.Usec)/1e3 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 func scDialHandshakes(addr string, count, conc, rounds, warmup int, key ed25519.PrivKey) error {
