@@ -34,10 +34,16 @@ function defaultBackend(key: Uint8Array): WasmFrameCipher | Aead {
   return wasmAeadAvailable() ? new WasmFrameCipher(key) : nativeAead(key);
 }
 
+function putLE32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = v >>> 24;
+}
+
 /** A 12-byte nonce `00000000 ‖ LE64 counter`, advanced in place. */
 class Nonce {
   readonly bytes = new Uint8Array(AEAD_NONCE_SIZE);
-  readonly #view = new DataView(this.bytes.buffer);
   #lo = 0;
   #hi = 0;
 
@@ -59,10 +65,10 @@ class Nonce {
     if (lo > 0xffffffff) {
       lo -= 0x100000000;
       this.#hi++;
-      this.#view.setUint32(8, this.#hi, true);
+      putLE32(this.bytes, 8, this.#hi);
     }
     this.#lo = lo;
-    this.#view.setUint32(4, this.#lo, true);
+    putLE32(this.bytes, 4, lo);
   }
 
   /** Throws when fewer than `k` nonces remain before the counter would wrap. */
@@ -91,7 +97,6 @@ export class FrameSealer {
   readonly #nonce = new Nonce();
   /** The previous frame's plaintext: Go's reused frame buffer, source of the stale padding. */
   readonly #frame = new Uint8Array(TOTAL_FRAME_SIZE);
-  readonly #frameView = new DataView(this.#frame.buffer);
   #out: Uint8Array = EMPTY;
 
   constructor(key: Uint8Array, aead?: AeadFactory) {
@@ -125,7 +130,7 @@ export class FrameSealer {
     const frame = this.#frame;
     for (let i = 0, off = 0; i < n; i++, off += DATA_MAX_SIZE) {
       const chunk = data.subarray(off, off + DATA_MAX_SIZE);
-      this.#frameView.setUint32(0, chunk.length, true);
+      putLE32(frame, 0, chunk.length);
       frame.set(chunk, DATA_LEN_SIZE);
       const at = i * SEALED_FRAME_SIZE;
       aead.seal(frame, this.#nonce.bytes, out.subarray(at, at + SEALED_FRAME_SIZE));
@@ -143,10 +148,7 @@ export class FrameSealer {
       for (let i = 0; i < k; i++) {
         const at = i * SEALED_FRAME_SIZE;
         const len = Math.min(DATA_MAX_SIZE, data.length - off);
-        io[at] = len & 0xff;
-        io[at + 1] = len >>> 8;
-        io[at + 2] = 0;
-        io[at + 3] = 0;
+        putLE32(io, at, len);
         io.set(len === data.length ? data : data.subarray(off, off + len), at + DATA_LEN_SIZE);
         off += len;
         if (len < DATA_MAX_SIZE) {
@@ -196,8 +198,11 @@ export function openedFrameLength(buf: Uint8Array, at: number): number {
 export class FrameOpener {
   readonly #backend: WasmFrameCipher | Aead;
   readonly #nonce = new Nonce();
-  /** Scratch for the per-frame backends and for {@link FrameOpener.open}. */
-  readonly #frame = new Uint8Array(SEALED_FRAME_SIZE);
+  /**
+   * Scratch for the per-frame backends and for {@link FrameOpener.open}, made on first use: the
+   * batched path opens in the caller's buffer, so an idle connection holds none.
+   */
+  #scratch: Uint8Array | undefined;
 
   constructor(key: Uint8Array, aead?: AeadFactory) {
     this.#backend = aead === undefined ? defaultBackend(key) : aead(key);
@@ -220,7 +225,8 @@ export class FrameOpener {
     this.#nonce.ensure(n);
     const b = this.#backend;
     if (!(b instanceof WasmFrameCipher)) {
-      const frame = this.#frame.subarray(0, TOTAL_FRAME_SIZE);
+      this.#scratch ??= new Uint8Array(SEALED_FRAME_SIZE);
+      const frame = this.#scratch.subarray(0, TOTAL_FRAME_SIZE);
       for (let i = 0; i < n; i++) {
         const at = i * SEALED_FRAME_SIZE;
         if (!b.open(buf.subarray(at, at + SEALED_FRAME_SIZE), this.#nonce.bytes, frame)) return i;
@@ -251,7 +257,7 @@ export class FrameOpener {
     if (sealed.length !== SEALED_FRAME_SIZE) {
       throw new FrameError(`sealed frame must be ${SEALED_FRAME_SIZE} bytes, got ${sealed.length}`);
     }
-    const f = this.#frame;
+    const f = this.#scratch ??= new Uint8Array(SEALED_FRAME_SIZE);
     f.set(sealed);
     if (this.openInPlace(f, 1) !== 1) {
       throw new FrameError("failed to decrypt SecretConnection frame");
