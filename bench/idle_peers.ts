@@ -24,6 +24,7 @@ import { closeQuietly } from "../p2p/conn/stream.ts";
 import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const PEERS = Number(arg("peers") ?? 1000);
@@ -205,7 +206,14 @@ interface Ours {
 
 async function measureSwitchyard(): Promise<Ours> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--v8-flags=--expose-gc", SELF, "--listener", `--peers=${PEERS}`],
+    args: [
+      "run",
+      "--allow-all",
+      ...v8FlagsArgs(["--expose-gc"]),
+      SELF,
+      "--listener",
+      `--peers=${PEERS}`,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -341,7 +349,9 @@ if (import.meta.main) {
       );
     };
     console.log(
-      `idle_peers: ${PEERS} idle peers, RSS growth per peer, median [range] of ${REPS} reps ` +
+      `idle_peers: node V8 flags [${
+        nodeV8Flags().join(" ")
+      }]; ${PEERS} idle peers, RSS growth per peer, median [range] of ${REPS} reps ` +
         `(order alternated); base RSS switchyard ${
           st(ourss.map((x) => x.plain.base.rss), mib)
         } MiB, go ${st(gos.map((x) => x.plain.base), mib)} MiB`,

@@ -22,6 +22,7 @@ import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { readProcCpuMs, readProcMemory, spawnReadyChild } from "./util/proc.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = Deno.args.includes("--quick");
@@ -128,6 +129,7 @@ async function measure(side: "ours" | "go", peers: number): Promise<Figure> {
     ? await spawnReadyChild("switchyard node", Deno.execPath(), [
       "run",
       "--allow-all",
+      ...v8FlagsArgs(),
       SELF,
       "--node",
       `--peers=${peers}`,
@@ -166,7 +168,9 @@ function st(xs: number[], digits: number): string {
 
 async function main(): Promise<void> {
   console.log(
-    `scaling: peers send ${MSG_SIZE} B every ${INTERVAL_MS} ms; node CPU% over ${WINDOW_MS} ms ` +
+    `scaling: node V8 flags [${
+      nodeV8Flags().join(" ")
+    }]; peers send ${MSG_SIZE} B every ${INTERVAL_MS} ms; node CPU% over ${WINDOW_MS} ms ` +
       `after ${SETTLE_MS} ms settling, RSS at the end; median [range] of ${REPS} reps, ` +
       "order alternated",
   );

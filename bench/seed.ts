@@ -21,6 +21,7 @@ import { NetAddress } from "../p2p/netaddress.ts";
 import { buildGoPeer, hasGo, MISSING_GO_MESSAGE } from "../tests/interop/go_peer.ts";
 import { compareLine } from "./util/compare.ts";
 import { runClients, writeBook } from "./util/seed_clients.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 import {
   mib,
   readProcCpuMs,
@@ -110,12 +111,15 @@ async function main(): Promise<void> {
     const oursChild = await spawnReadyChild("switchyard seed", Deno.execPath(), [
       "run",
       "--allow-all",
+      ...v8FlagsArgs(),
       new URL("./util/seed_child.ts", import.meta.url).pathname,
       `${dir}/ours.json`,
       NETWORK,
     ], { inheritStderr: true });
     console.log(
-      `seed ours: ${oursChild.ready.book} addresses, ${oursChild.ready.verified} verified, ` +
+      `seed ours: node V8 flags [${
+        nodeV8Flags().join(" ")
+      }]; ${oursChild.ready.book} addresses, ${oursChild.ready.verified} verified, ` +
         `pid ${oursChild.pid}`,
     );
     const ours = await runSeed("ours", oursChild);
