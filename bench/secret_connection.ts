@@ -169,7 +169,14 @@ async function oursBulk(mode: Mode, signer: Signer): Promise<Bulk> {
   }
 }
 
-async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise<number> {
+/** Handshakes: rate, and CPU ms per handshake of the dialing and the serving process. */
+interface Hs {
+  perSec: number;
+  dialCpuMsPerHs: number;
+  servCpuMsPerHs: number;
+}
+
+async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise<Hs> {
   const ni = mode === "hs-sc-ni" ? await loadNodeInfo() : undefined;
   const c = await oursServer(mode);
   try {
@@ -180,6 +187,9 @@ async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise
       if (ni) await ni.exchangeNodeInfo(sc, sampleNodeInfo("1".repeat(40)));
       sc.close();
     };
+    // CPU is counted over warm-up and measurement alike on both sides (as for Go's).
+    const serv0 = readProcCpuMs(c.pid);
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < HS_WARMUP; i++) await one();
     let next = 0;
     const t0 = performance.now();
@@ -190,7 +200,14 @@ async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise
       }
     };
     await Promise.all(Array.from({ length: conc }, worker));
-    return HS_COUNT / ((performance.now() - t0) / 1000);
+    const perSec = HS_COUNT / ((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const all = HS_COUNT + HS_WARMUP;
+    return {
+      perSec,
+      dialCpuMsPerHs: (cpu.user + cpu.system) / 1000 / all,
+      servCpuMsPerHs: (readProcCpuMs(c.pid) - serv0) / all,
+    };
   } finally {
     await c.stop();
   }
@@ -235,8 +252,8 @@ async function goBulk(): Promise<Bulk> {
     recvCpuMsPerMiB: r.serverCpuMs / BULK_MB,
   };
 }
-const goHandshakes = async (conc: number) =>
-  ((await goRun("hs", [
+async function goHandshakes(conc: number): Promise<Hs> {
+  const r = await goRun("hs", [
     "--count",
     String(HS_COUNT),
     "--concurrency",
@@ -245,7 +262,14 @@ const goHandshakes = async (conc: number) =>
     "1",
     "--warmup",
     String(HS_WARMUP),
-  ])).per_s as number[])[0];
+  ]);
+  const all = HS_COUNT + HS_WARMUP;
+  return {
+    perSec: (r.per_s as number[])[0],
+    dialCpuMsPerHs: (r.cpu_ms as number) / all,
+    servCpuMsPerHs: r.serverCpuMs / all,
+  };
+}
 
 function stats(xs: number[], digits = 0): string {
   const s = [...xs].sort((a, b) => a - b);
@@ -253,17 +277,20 @@ function stats(xs: number[], digits = 0): string {
   return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
 }
 
-/** Runs `a` and `b` REPS times, alternating which goes first; prints both and a/b per rep. */
-async function pair(
+/**
+ * Runs `a` and `b` REPS times, alternating which goes first; prints each figure of both and the
+ * per-repetition ratio a/b as median [range].
+ */
+async function figPair<T extends object>(
   label: string,
-  unit: string,
   aName: string,
-  a: () => Promise<number>,
+  a: () => Promise<T>,
   bName: string,
-  b: () => Promise<number>,
+  b: () => Promise<T>,
+  rows: [keyof T & string, string, number][],
 ): Promise<void> {
-  const as: number[] = [];
-  const bs: number[] = [];
+  const as: T[] = [];
+  const bs: T[] = [];
   for (let r = 0; r < REPS; r++) {
     if (r % 2 === 0) {
       as.push(await a());
@@ -273,43 +300,27 @@ async function pair(
       as.push(await a());
     }
   }
-  const ratios = as.map((x, i) => x / bs[i]);
-  console.log(
-    `${label}: ${aName} ${stats(as)} ${unit}, ${bName} ${stats(bs)} ${unit}, ` +
-      `${aName}/${bName} ${stats(ratios, 2)} (median [range] of ${REPS} alternating reps)`,
-  );
+  console.log(`${label} (median [range] of ${REPS} alternating reps):`);
+  for (const [k, unit, digits] of rows) {
+    const x = as.map((v) => v[k] as number);
+    const y = bs.map((v) => v[k] as number);
+    console.log(
+      `  ${k}: ${aName} ${stats(x, digits)} ${unit}, ${bName} ${stats(y, digits)} ${unit}, ` +
+        `${aName}/${bName} ${stats(x.map((v, i) => v / y[i]), 2)}`,
+    );
+  }
 }
 
-/** {@link pair} for bulk runs: throughput, and CPU per MiB of the sender and of the receiver. */
-async function bulkPair(
-  label: string,
-  aName: string,
-  a: () => Promise<Bulk>,
-  bName: string,
-  b: () => Promise<Bulk>,
-): Promise<void> {
-  const as: Bulk[] = [];
-  const bs: Bulk[] = [];
-  for (let r = 0; r < REPS; r++) {
-    if (r % 2 === 0) {
-      as.push(await a());
-      bs.push(await b());
-    } else {
-      bs.push(await b());
-      as.push(await a());
-    }
-  }
-  const row = (k: keyof Bulk, unit: string, digits: number) => {
-    const x = as.map((v) => v[k]);
-    const y = bs.map((v) => v[k]);
-    return `${k} ${aName} ${stats(x, digits)} ${unit}, ${bName} ${stats(y, digits)} ${unit}, ` +
-      `${aName}/${bName} ${stats(x.map((v, i) => v / y[i]), 2)}`;
-  };
-  console.log(`${label} (median [range] of ${REPS} alternating reps):`);
-  console.log(`  ${row("mbps", "MB/s", 0)}`);
-  console.log(`  ${row("sendCpuMsPerMiB", "CPU ms/MiB", 2)}`);
-  console.log(`  ${row("recvCpuMsPerMiB", "CPU ms/MiB", 2)}`);
-}
+const BULK_ROWS: [keyof Bulk, string, number][] = [
+  ["mbps", "MB/s", 0],
+  ["sendCpuMsPerMiB", "CPU ms/MiB", 2],
+  ["recvCpuMsPerMiB", "CPU ms/MiB", 2],
+];
+const HS_ROWS: [keyof Hs, string, number][] = [
+  ["perSec", "per_s", 0],
+  ["dialCpuMsPerHs", "CPU ms/handshake", 3],
+  ["servCpuMsPerHs", "CPU ms/handshake", 3],
+];
 
 async function main() {
   const signer = await ed25519Signer(crypto.getRandomValues(new Uint8Array(32)));
@@ -319,42 +330,44 @@ async function main() {
   );
   const raw = await oursBulk("bulk-raw", signer);
   console.log(`bulk raw_tcp_loopback (reference, ours) 1MiB_writes MB/s ${raw.mbps.toFixed(0)}`);
-  await bulkPair(
+  await figPair(
     "bulk sc, ours: WASM batch vs node:crypto per frame (same code otherwise)",
     "wasm",
     () => oursBulk("bulk-sc", signer),
     "native",
     () => oursBulk("bulk-sc-native", signer),
+    BULK_ROWS,
   );
   if (withGo) {
-    await bulkPair(
+    await figPair(
       "bulk secret_connection 1MiB_writes",
       "ours",
       () => oursBulk("bulk-sc", signer),
       "go",
       goBulk,
+      BULK_ROWS,
     );
     for (const conc of [1, 32]) {
-      await pair(
+      await figPair(
         `handshakes secret_connection concurrency=${conc}`,
-        "per_s",
         "ours",
         () => oursHandshakes("hs-sc", conc, signer),
         "go",
         () => goHandshakes(conc),
+        HS_ROWS,
       );
     }
   } else {
     console.log("secret_connection go side skipped (no go toolchain, or --no-go)");
   }
   for (const conc of [1, 32]) {
-    await pair(
+    await figPair(
       `handshakes ours sc+node_info vs sc alone concurrency=${conc}`,
-      "per_s",
       "sc+ni",
       () => oursHandshakes("hs-sc-ni", conc, signer),
       "sc",
       () => oursHandshakes("hs-sc", conc, signer),
+      HS_ROWS,
     );
   }
 }
