@@ -228,7 +228,11 @@ function makeEphemeral(): EphemeralKeyPair {
   if (nativeX25519) {
     try {
       const { privateKey, publicKey } = generateKeyPairSync("x25519");
-      const pub = base64UrlDecode(publicKey.export({ format: "jwk" }).x!);
+      // SPKI DER is the fixed 12-byte prefix ‖ the raw key; several times cheaper than JWK
+      // export + base64 decoding (measured ~25 vs ~70-110 µs with key generation).
+      const der = publicKey.export({ format: "der", type: "spki" });
+      if (der.length !== X25519_SPKI_PREFIX.length + 32) throw new Error("x25519: SPKI size");
+      const pub = new Uint8Array(der.subarray(der.length - 32));
       return {
         publicKey: pub,
         // deno-lint-ignore require-await -- async so that a throw becomes a rejection
