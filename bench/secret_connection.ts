@@ -19,6 +19,7 @@ import { type ByteStream, writeAll } from "../p2p/conn/stream.ts";
 import { buildGoPeer, hasGo } from "../tests/interop/go_peer.ts";
 import process from "node:process";
 import { readProcCpuMs, spawnReadyChild } from "./util/proc.ts";
+import { v8FlagsArgs } from "./util/node_flags.ts";
 
 type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-native" | "hs-sc" | "hs-sc-ni";
 
@@ -125,6 +126,7 @@ async function oursServer(mode: Mode) {
   return await spawnReadyChild(`bench child ${mode}`, Deno.execPath(), [
     "run",
     "--allow-all",
+    ...v8FlagsArgs(),
     new URL(import.meta.url).pathname,
     "--child",
     mode,

@@ -16,6 +16,7 @@ import { NetAddress } from "../p2p/netaddress.ts";
 import type { MConnConfig } from "../p2p/conn/mconnection.ts";
 import { EchoReactor, makeEchoNode, patternPayload } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 
 const quick = Deno.args.includes("--quick");
 const throttleArg = Deno.args.find((a) => a.startsWith("--flush-throttle-ms="));
@@ -97,7 +98,14 @@ async function readLine(stream: ReadableStream<Uint8Array>, prefix: string): Pro
 
 async function runSwitchyard(): Promise<Result> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--serve", ...Deno.args],
+    args: [
+      "run",
+      "--allow-all",
+      ...v8FlagsArgs(),
+      new URL(import.meta.url).pathname,
+      "--serve",
+      ...Deno.args,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -250,7 +258,9 @@ if (import.meta.main) {
     }
     const cfg = `flush_throttle=${FLUSH_THROTTLE_MS}ms, rates off, 1024-byte packets`;
     console.log(
-      `switch bench (${cfg}; one loopback connection; two processes each side; no recorder; ` +
+      `switch bench (${cfg}; echo node V8 flags [${
+        nodeV8Flags().join(" ")
+      }]; one loopback connection; two processes each side; no recorder; ` +
         `median [range] of ${REPS} reps, order alternated)`,
     );
     const pick = (k: keyof Result) => [ours.map((x) => x[k]), go.map((x) => x[k])] as const;
