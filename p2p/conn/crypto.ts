@@ -15,6 +15,7 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  hkdfSync,
   sign as nodeSign,
   verify as nodeVerify,
 } from "node:crypto";
@@ -371,8 +372,23 @@ export const HKDF_INFO = new TextEncoder().encode(
   "TENDERMINT_SECRET_CONNECTION_KEY_AND_CHALLENGE_GEN",
 );
 
-/** HKDF-SHA256(ikm, no salt, {@link HKDF_INFO}), `length` bytes. */
+const NO_SALT = new Uint8Array(0);
+
+/**
+ * HKDF-SHA256(ikm, no salt, {@link HKDF_INFO}), `length` bytes: `node:crypto` (native, ~3x
+ * faster than noble on the handshake's 64 bytes), noble should the native call fail. An empty
+ * salt is RFC 5869's "no salt" (a hash-length string of zeros) in both.
+ */
 export function hkdfSha256(ikm: Uint8Array, length: number): Uint8Array {
+  try {
+    return new Uint8Array(hkdfSync("sha256", ikm, NO_SALT, HKDF_INFO, length));
+  } catch {
+    return hkdfSha256Noble(ikm, length);
+  }
+}
+
+/** The reference HKDF-SHA256 (noble), same inputs as {@link hkdfSha256}. */
+export function hkdfSha256Noble(ikm: Uint8Array, length: number): Uint8Array {
   return hkdf(sha256, ikm, undefined, HKDF_INFO, length);
 }
 
