@@ -200,23 +200,24 @@ let nativeX25519 = true;
  * shared secret is computed by noble from the exported scalar, so the answer stays Go's.
  */
 export function generateEphemeral(): Promise<EphemeralKeyPair> {
-  const kp = ephemeralStash.pop() ?? makeEphemeral();
-  scheduleStashRefill();
-  return Promise.resolve(kp);
+  return Promise.resolve(ephemeralStash.pop() ?? makeEphemeral());
 }
 
 /**
  * Key pairs generated ahead of need. Key generation is ~10% of a handshake's CPU and does not
- * depend on the peer, so it is taken off the critical path: the next pair is made in a
- * microtask, which runs while our first handshake message is on the wire and the peer is busy
- * with its own. Each pair is still fresh, random and used exactly once.
+ * depend on the peer, so it is taken off the critical path: the handshake calls
+ * {@link refillEphemeralStash} right after its first message went to the socket, and the next
+ * pair is made in a microtask while that message is on the wire and the peer is busy with its
+ * own (refilling inside {@link generateEphemeral} ran the key generation before the write).
+ * Each pair is still fresh, random and used exactly once.
  */
 const ephemeralStash: EphemeralKeyPair[] = [];
 /** How many pairs wait in the stash (a burst of concurrent handshakes beyond it just makes more). */
 const EPHEMERAL_STASH_SIZE = 2;
 let stashRefillQueued = false;
 
-function scheduleStashRefill(): void {
+/** Tops the stash of ephemeral key pairs up in a microtask (see the stash's comment). */
+export function refillEphemeralStash(): void {
   if (stashRefillQueued) return;
   stashRefillQueued = true;
   queueMicrotask(() => {

@@ -23,6 +23,7 @@ import {
   generateEphemeral,
   LowOrderPointError,
   nobleEphemeral,
+  refillEphemeralStash,
   type Signer,
   verifyEd25519,
 } from "./crypto.ts";
@@ -212,8 +213,11 @@ export class SecretConnection implements ByteStream {
     const eph: EphemeralKeyPair = opts.ephemeralPrivateKey
       ? nobleEphemeral(opts.ephemeralPrivateKey)
       : await generateEphemeral();
+    const sendEph = writeAll(conn, encodeEphemeralMessage(eph.publicKey));
+    // Our key is on its way: make the next handshake's key pair while the peer answers.
+    if (!opts.ephemeralPrivateKey) refillEphemeralStash();
     const remEphBody = await sendAndReceive(
-      writeAll(conn, encodeEphemeralMessage(eph.publicKey)),
+      sendEph,
       readDelimited((p) => conn.read(p)),
       abort,
     );
