@@ -22,6 +22,7 @@ import {
   SEALED_FRAME_SIZE,
   TOTAL_FRAME_SIZE,
 } from "../p2p/conn/frame.ts";
+import { thirdPartyAeads } from "./util/aead_candidates.ts";
 
 const quick = Deno.args.includes("--quick");
 const ROUNDS = quick ? 3 : 5;
@@ -116,62 +117,6 @@ function nodeOneCall(): Candidate {
   };
 }
 
-async function chainsafe(): Promise<Candidate | string> {
-  try {
-    const m = await import("@chainsafe/as-chacha20poly1305");
-    const c = new m.ChaCha20Poly1305(m.newInstance());
-    return perFrame("@chainsafe/as-chacha20poly1305 (WASM, dst buffers)", {
-      seal: (p, n, o) => void c.seal(key, n, p, undefined, o),
-      open: (s, n, o) => c.open(key, n, s, undefined, o) !== null,
-    });
-  } catch (e) {
-    return `not loadable: ${(e as Error).message.split("\n")[0]}`;
-  }
-}
-
-async function libsodiumWrappers(): Promise<Candidate | string> {
-  try {
-    const sodium = (await import("libsodium-wrappers")).default;
-    await sodium.ready;
-    return perFrame("libsodium-wrappers (WASM, allocates its results)", {
-      seal(p, n, o) {
-        o.set(sodium.crypto_aead_chacha20poly1305_ietf_encrypt(p, null, null, n, key));
-      },
-      open(s, n, o) {
-        try {
-          o.set(sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, s, null, n, key));
-          return true;
-        } catch {
-          return false;
-        }
-      },
-    });
-  } catch (e) {
-    return `not loadable: ${(e as Error).message.split("\n")[0]}`;
-  }
-}
-
-async function sodiumNative(): Promise<Candidate | string> {
-  try {
-    const sn = (await import("sodium-native")).default;
-    return perFrame("sodium-native (libsodium via Node-API, dst buffers)", {
-      seal(p, n, o) {
-        sn.crypto_aead_chacha20poly1305_ietf_encrypt(o, p, null, null, n, key);
-      },
-      open(s, n, o) {
-        try {
-          sn.crypto_aead_chacha20poly1305_ietf_decrypt(o, null, s, null, n, key);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-    });
-  } catch (e) {
-    return `not loadable: ${(e as Error).message.split("\n")[0]}`;
-  }
-}
-
 interface Sample {
   cpuMBs: number;
   wallMBs: number;
@@ -212,9 +157,9 @@ async function main() {
     batched(),
     nodeOneCall(),
   ];
-  for (const extra of [await chainsafe(), await libsodiumWrappers(), await sodiumNative()]) {
-    if (typeof extra === "string") console.log(`aead candidate skipped: ${extra}`);
-    else cands.push(extra);
+  for (const c of await thirdPartyAeads(key)) {
+    if ("error" in c) console.log(`aead candidate skipped: ${c.name}: ${c.error}`);
+    else cands.push(perFrame(c.name, c.aead));
   }
   console.log(
     `aead 1,028-byte frames: ${ROUNDS} interleaved rounds of ${SLICE_MS} ms per candidate; ` +
