@@ -6,14 +6,15 @@
  * N connections, each with its own node key, through the real handshake (SecretConnection +
  * NodeInfo exchange, `p2p/upgrade.ts`) and then holds them without sending anything.
  *
- * The switchyard side is sampled twice: after plain full GCs (`gc()`), and after V8's
- * memory-reducing GC (`gc({flavor: "last-resort"})`, which also shrinks the young generation
- * grown during the handshake burst and releases V8's pooled pages — a per-process cost bounded
- * by V8's semi-space limit, not a per-peer one). Both are printed, with the V8 heap and
+ * Both sides get the same GC treatment: sampled after plain full GCs (V8 `gc()`, Go
+ * `runtime.GC()`: the headline), and after a memory-reducing collection (Go: GC +
+ * `debug.FreeOSMemory()`; switchyard: V8's `gc({flavor: "last-resort"})`, which also shrinks
+ * the young generation grown during the handshake burst and releases V8's pooled pages). Both
+ * are printed, each side's REPS repetitions alternating in order, with the V8 heap and
  * ArrayBuffer (external) parts. `IDLE_PEERS_DEBUG=1` also prints V8 heap spaces and resident
  * anonymous mappings by size.
  *
- * Run: deno run --allow-all bench/idle_peers.ts [--peers=N]
+ * Run: deno run --allow-all bench/idle_peers.ts [--peers=N] [--reps=N]
  * @module
  */
 import { NodeKey } from "../p2p/key.ts";
@@ -23,6 +24,7 @@ import { closeQuietly } from "../p2p/conn/stream.ts";
 import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const PEERS = Number(arg("peers") ?? 1000);
@@ -31,6 +33,8 @@ const CLIENT_CONCURRENCY = 32;
 /** Settling time after the last peer was added, before the sample. */
 const SETTLE_MS = 1_000;
 const SELF = new URL(import.meta.url).pathname;
+/** Repetitions of each side, alternating which goes first. */
+const REPS = Number(arg("reps") ?? 3);
 
 /**
  * Line-oriented reader of a child's stdout. It pumps continuously, so a child that prints a
@@ -92,6 +96,7 @@ async function listener(): Promise<void> {
   const node = await makeEchoNode({
     reactor: new EchoReactor({ keep: false }),
     maxInbound: PEERS + 100,
+    record: false,
   });
   console.log(`READY ${node.addr.toString()}`);
   const input = new Lines(Deno.stdin.readable);
@@ -201,7 +206,14 @@ interface Ours {
 
 async function measureSwitchyard(): Promise<Ours> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--v8-flags=--expose-gc", SELF, "--listener", `--peers=${PEERS}`],
+    args: [
+      "run",
+      "--allow-all",
+      ...v8FlagsArgs(["--expose-gc"]),
+      SELF,
+      "--listener",
+      `--peers=${PEERS}`,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -246,7 +258,13 @@ async function vmRssBytes(pid: number): Promise<number> {
   return Number(m[1]) * 1024;
 }
 
-async function measureGo(): Promise<{ base: number; loaded: number }> {
+interface GoMem {
+  plain: { base: number; loaded: number };
+  freed: { base: number; loaded: number };
+}
+
+/** The Go switch, sampled after the same treatment: plain GCs, then GC + FreeOSMemory. */
+async function measureGo(): Promise<GoMem> {
   const bin = await buildGoPeer();
   const child = new Deno.Command(bin, {
     args: serveArgs({ quiet: true, maxInbound: PEERS + 100, logLevel: "none" }),
@@ -261,9 +279,17 @@ async function measureGo(): Promise<{ base: number; loaded: number }> {
     const ev = JSON.parse(await out.next((l) => l.includes(`"tag":"s"`))) as { inbound: number };
     return ev.inbound;
   };
+  const rssAfterGc = async (free: boolean): Promise<number> => {
+    const cmd = { cmd: "gc", tag: "g", error: free ? "free" : undefined };
+    await stdin.write(enc.encode(JSON.stringify(cmd) + "\n"));
+    await out.next((l) => l.includes(`"tag":"g"`));
+    await sleep(50);
+    return await vmRssBytes(child.pid);
+  };
   const ready = JSON.parse(await out.next((l) => l.includes(`"ready"`))) as { addr: string };
   await sleep(SETTLE_MS);
-  const base = await vmRssBytes(child.pid);
+  const base = await rssAfterGc(false);
+  const baseFreed = await rssAfterGc(true);
   const cl = spawnClients(ready.addr);
   try {
     await cl.out.next((l) => l.startsWith("CONNECTED "));
@@ -272,8 +298,9 @@ async function measureGo(): Promise<{ base: number; loaded: number }> {
       progress("go", n);
     }
     await sleep(SETTLE_MS);
-    const loaded = await vmRssBytes(child.pid);
-    return { base, loaded };
+    const loaded = await rssAfterGc(false);
+    const loadedFreed = await rssAfterGc(true);
+    return { plain: { base, loaded }, freed: { base: baseFreed, loaded: loadedFreed } };
   } finally {
     await cl.child.stdin.close();
     await cl.child.status;
@@ -290,31 +317,46 @@ if (import.meta.main) {
   if (target !== undefined) await clients(target, PEERS);
   else if (Deno.args.includes("--listener")) await listener();
   else {
-    const go = await measureGo();
-    const ours = await measureSwitchyard();
+    const gos: GoMem[] = [];
+    const ourss: Ours[] = [];
+    for (let r = 0; r < REPS; r++) {
+      // Alternate which side goes first, so drift in the machine's load falls on both.
+      if (r % 2 === 0) {
+        gos.push(await measureGo());
+        ourss.push(await measureSwitchyard());
+      } else {
+        ourss.push(await measureSwitchyard());
+        gos.push(await measureGo());
+      }
+    }
     const per = (r: { base: number; loaded: number }) => (r.loaded - r.base) / PEERS;
     const kib = (bytes: number) => (bytes / 1024).toFixed(1);
-    const oursLine = (label: string, r: { base: Sample; loaded: Sample }) => {
-      const p = per({ base: r.base.rss, loaded: r.loaded.rss });
-      console.log(
-        `idle_peers switchyard (${label}): RSS ${mib(r.base.rss)} -> ${mib(r.loaded.rss)} MiB ` +
-          `with ${PEERS} idle peers: ${kib(p)} KiB/peer, ${mib(p * 1000)} MiB per 1000 peers ` +
-          `(V8 heap used ${kib(per({ base: r.base.heap, loaded: r.loaded.heap }))} KiB/peer, ` +
-          `ArrayBuffers ${
-            kib(per({ base: r.base.external, loaded: r.loaded.external }))
-          } KiB/peer)`,
-      );
-      return p;
+    const st = (xs: number[], f: (x: number) => string) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
     };
-    const plain = oursLine("after gc()", ours.plain);
-    const reduced = oursLine("after memory-reducing gc", ours.reduced);
+    const oursPer = (o: Ours, k: keyof Ours, f: keyof Sample) =>
+      per({ base: o[k].base[f], loaded: o[k].loaded[f] });
+    const report = (label: string, ok: keyof Ours, gk: keyof GoMem) => {
+      const o = ourss.map((x) => oursPer(x, ok, "rss"));
+      const g = gos.map((x) => per(x[gk]));
+      console.log(
+        `idle_peers ${label}: switchyard ${st(o, kib)} KiB/peer (V8 heap ${
+          st(ourss.map((x) => oursPer(x, ok, "heap")), kib)
+        }, ArrayBuffers ${st(ourss.map((x) => oursPer(x, ok, "external")), kib)}), go ${
+          st(g, kib)
+        } KiB/peer, switchyard/go ${st(o.map((x, i) => x / g[i]), (x) => x.toFixed(2))}`,
+      );
+    };
     console.log(
-      `idle_peers go: RSS ${mib(go.base)} -> ${mib(go.loaded)} MiB with ${PEERS} idle peers: ` +
-        `${kib(per(go))} KiB/peer, ${mib(per(go) * 1000)} MiB per 1000 peers`,
+      `idle_peers: node V8 flags [${
+        nodeV8Flags().join(" ")
+      }]; ${PEERS} idle peers, RSS growth per peer, median [range] of ${REPS} reps ` +
+        `(order alternated); base RSS switchyard ${
+          st(ourss.map((x) => x.plain.base.rss), mib)
+        } MiB, go ${st(gos.map((x) => x.plain.base), mib)} MiB`,
     );
-    console.log(
-      `idle_peers switchyard/go per peer: ${(plain / per(go)).toFixed(2)} after gc(), ` +
-        `${(reduced / per(go)).toFixed(2)} after memory-reducing gc`,
-    );
+    report("after plain gc() both sides (headline)", "plain", "plain");
+    report("after memory-reducing gc / Go GC+FreeOSMemory", "reduced", "freed");
   }
 }

@@ -1,42 +1,45 @@
 /**
- * SecretConnection benchmarks between two processes over loopback (this file is also the child):
- *   (a) bulk plaintext throughput with 1 MiB writes, next to raw TCP measured the same way;
- *   (b) full handshakes per second, sequential and 32 concurrent, next to raw TCP connect/accept
- *       (and SecretConnection + NodeInfo exchange when p2p/node_info.ts provides it).
+ * SecretConnection benchmarks, switchyard next to Go's own SecretConnection (cometbft v0.38.25
+ * `p2p/conn` as a library: `interop-peer sc-bench`), same settings, two processes over loopback
+ * for each (a dialer here or in the Go dialer, a server in a child process):
+ *   (a) bulk plaintext throughput, one connection, 1 MiB writes after an 8-byte total, and the
+ *       CPU time per MiB of the sending and of the receiving process (less swayed by load
+ *       from other processes than MB/s on a shared machine);
+ *   (b) full handshakes per second, sequential and 32 concurrent;
+ *   (c) switchyard's SecretConnection + NodeInfo exchange next to the SecretConnection alone.
+ * Each figure is measured in REPS repetitions whose order alternates (ours first, then Go
+ * first, ...), and every ratio is given per repetition as a median and a range.
  *
- * Run: deno run --allow-all bench/secret_connection.ts [--quick]
+ * Run: deno run --allow-all bench/secret_connection.ts [--quick] [--no-go]
  * @module
  */
-import { ed25519Signer, nobleAead, type Signer } from "../p2p/conn/crypto.ts";
+import { ed25519Signer, nativeAead, type Signer } from "../p2p/conn/crypto.ts";
 import { SecretConnection } from "../p2p/conn/secret_connection.ts";
-import type { ByteStream } from "../p2p/conn/stream.ts";
-import { writeAll } from "../p2p/conn/stream.ts";
+import { type ByteStream, writeAll } from "../p2p/conn/stream.ts";
+import { buildGoPeer, hasGo } from "../tests/interop/go_peer.ts";
+import process from "node:process";
+import { readProcCpuMs, spawnReadyChild } from "./util/proc.ts";
+import { v8FlagsArgs } from "./util/node_flags.ts";
 
-type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-noble" | "hs-raw" | "hs-sc" | "hs-sc-ni";
+type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-native" | "hs-sc" | "hs-sc-ni";
 
 const WRITE_SIZE = 1 << 20;
 const quick = Deno.args.includes("--quick");
+const withGo = !Deno.args.includes("--no-go") && hasGo();
+const REPS = 3;
+const BULK_MB = quick ? 64 : 256;
+const HS_COUNT = quick ? 300 : 1000;
+const HS_WARMUP = 200;
 
 // ---------------------------------------------------------------------------------------------
-// NodeInfo (optional: another module; loaded only if present)
+// NodeInfo (loaded only for the hs-sc-ni mode)
 
 interface NodeInfoModule {
-  exchangeNodeInfo(
-    stream: ByteStream,
-    ours: unknown,
-    opts?: { timeoutMs?: number },
-  ): Promise<unknown>;
+  exchangeNodeInfo(stream: ByteStream, ours: unknown, opts?: object): Promise<unknown>;
 }
 
-async function loadNodeInfo(): Promise<NodeInfoModule | undefined> {
-  try {
-    const url = new URL("../p2p/node_info.ts", import.meta.url);
-    await Deno.stat(url);
-    const m = await import(url.href);
-    return typeof m.exchangeNodeInfo === "function" ? m as NodeInfoModule : undefined;
-  } catch {
-    return undefined;
-  }
+async function loadNodeInfo(): Promise<NodeInfoModule> {
+  return await import(new URL("../p2p/node_info.ts", import.meta.url).href) as NodeInfoModule;
 }
 
 function sampleNodeInfo(id: string) {
@@ -52,203 +55,322 @@ function sampleNodeInfo(id: string) {
   };
 }
 
+function openSc(conn: Deno.TcpConn, signer: Signer, mode: Mode): Promise<ByteStream> {
+  if (mode === "bulk-raw") {
+    return Promise.resolve({
+      read: (p) => conn.read(p),
+      write: (p) => writeAll(conn, p),
+      close: () => conn.close(),
+    });
+  }
+  return SecretConnection.make(conn, signer, {
+    aead: mode === "bulk-sc-native" ? nativeAead : undefined,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
-// Child
+// Child (the server): prints {"event":"ready","port":N}, stops when stdin closes.
 
 async function child(mode: Mode): Promise<void> {
   const signer = await ed25519Signer(crypto.getRandomValues(new Uint8Array(32)));
   const ni = mode === "hs-sc-ni" ? await loadNodeInfo() : undefined;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  console.log((listener.addr as Deno.NetAddr).port);
+  console.log(JSON.stringify({ event: "ready", port: (listener.addr as Deno.NetAddr).port }));
+  (async () => {
+    for await (const _ of Deno.stdin.readable) { /* until the parent closes stdin */ }
+    listener.close();
+  })();
   const handlers = new Set<Promise<void>>();
-  for await (const conn of listener) {
-    const h = serve(mode, conn, signer, ni).catch(() => {}).finally(() => handlers.delete(h));
-    handlers.add(h);
+  try {
+    for await (const conn of listener) {
+      const h = serve(mode, conn, signer, ni).catch(() => {}).finally(() => handlers.delete(h));
+      handlers.add(h);
+    }
+  } catch {
+    // listener closed
   }
+  Deno.exit(0);
 }
 
 async function serve(mode: Mode, conn: Deno.TcpConn, signer: Signer, ni?: NodeInfoModule) {
   conn.setNoDelay(true);
-  if (mode === "hs-raw") {
-    conn.close();
-    return;
-  }
-  if (mode === "hs-sc" || mode === "hs-sc-ni") {
-    const sc = await SecretConnection.make(conn, signer);
-    if (ni) await ni.exchangeNodeInfo(sc, sampleNodeInfo(sc.remoteId.replace(/./g, "0")));
-    // Wait for the dialer to finish and close, so its last read never sees our EOF early.
-    await sc.read(new Uint8Array(1)).catch(() => null);
-    sc.close();
-    return;
-  }
-  // bulk: first 8 bytes = total length; ack with one byte once everything arrived.
-  const stream: ByteStream = mode === "bulk-raw"
-    ? { read: (p) => conn.read(p), write: (p) => writeAll(conn, p), close: () => conn.close() }
-    : await SecretConnection.make(conn, signer, {
-      aead: mode === "bulk-sc-noble" ? nobleAead : undefined,
-    });
-  const buf = new Uint8Array(256 * 1024);
-  let got = 0;
-  let total = -1;
-  while (total < 0 || got < total) {
-    const n = await stream.read(buf);
-    if (n === null) break;
-    if (total < 0 && got + n >= 8) {
-      // The header arrives first and whole in practice; keep it simple but correct for tests.
-      total = Number(new DataView(buf.buffer, 0, 8).getBigUint64(0, true));
+  const stream = await openSc(conn, signer, mode);
+  try {
+    if (mode === "hs-sc" || mode === "hs-sc-ni") {
+      if (ni) await ni.exchangeNodeInfo(stream, sampleNodeInfo("0".repeat(40)));
+      // Wait for the dialer to finish and close, so its last read never sees our EOF early.
+      await stream.read(new Uint8Array(1)).catch(() => null);
+      return;
     }
-    got += n;
+    const buf = new Uint8Array(256 * 1024);
+    let got = 0;
+    let total = -1;
+    while (total < 0 || got < total) {
+      const n = await stream.read(buf);
+      if (n === null) break;
+      if (total < 0 && got + n >= 8) {
+        total = Number(new DataView(buf.buffer, 0, 8).getBigUint64(0, true));
+      }
+      got += n;
+    }
+    await stream.write(Uint8Array.of(1));
+  } finally {
+    stream.close();
   }
-  await stream.write(Uint8Array.of(1));
-  stream.close();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parent
 
-async function spawnChild(mode: Mode) {
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--child", mode],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proc.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("child exited early");
-    text += new TextDecoder().decode(value);
+async function oursServer(mode: Mode) {
+  return await spawnReadyChild(`bench child ${mode}`, Deno.execPath(), [
+    "run",
+    "--allow-all",
+    ...v8FlagsArgs(),
+    new URL(import.meta.url).pathname,
+    "--child",
+    mode,
+  ], { inheritStderr: true });
+}
+
+/** One bulk transfer: MB/s and the CPU ms per MiB of the sending and the receiving process. */
+interface Bulk {
+  mbps: number;
+  sendCpuMsPerMiB: number;
+  recvCpuMsPerMiB: number;
+}
+
+async function oursBulk(mode: Mode, signer: Signer): Promise<Bulk> {
+  const c = await oursServer(mode);
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.ready.port as number });
+    conn.setNoDelay(true);
+    const stream = await openSc(conn, signer, mode);
+    const data = new Uint8Array(WRITE_SIZE);
+    crypto.getRandomValues(data.subarray(0, 65536));
+    const total = BULK_MB * WRITE_SIZE;
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setBigUint64(0, BigInt(total + 8), true);
+    const recv0 = readProcCpuMs(c.pid);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await stream.write(header);
+    for (let sent = 0; sent < total; sent += WRITE_SIZE) await stream.write(data);
+    await stream.read(new Uint8Array(1));
+    const dt = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const recvMs = readProcCpuMs(c.pid) - recv0;
+    stream.close();
+    return {
+      mbps: total / dt / 1e6,
+      sendCpuMsPerMiB: (cpu.user + cpu.system) / 1000 / BULK_MB,
+      recvCpuMsPerMiB: recvMs / BULK_MB,
+    };
+  } finally {
+    await c.stop();
   }
-  reader.releaseLock();
-  const port = parseInt(text.trim(), 10);
+}
+
+/** Handshakes: rate, and CPU ms per handshake of the dialing and the serving process. */
+interface Hs {
+  perSec: number;
+  dialCpuMsPerHs: number;
+  servCpuMsPerHs: number;
+}
+
+async function oursHandshakes(mode: Mode, conc: number, signer: Signer): Promise<Hs> {
+  const ni = mode === "hs-sc-ni" ? await loadNodeInfo() : undefined;
+  const c = await oursServer(mode);
+  try {
+    const one = async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.ready.port as number });
+      conn.setNoDelay(true);
+      const sc = await SecretConnection.make(conn, signer);
+      if (ni) await ni.exchangeNodeInfo(sc, sampleNodeInfo("1".repeat(40)));
+      sc.close();
+    };
+    // CPU is counted over warm-up and measurement alike on both sides (as for Go's).
+    const serv0 = readProcCpuMs(c.pid);
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < HS_WARMUP; i++) await one();
+    let next = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      while (next < HS_COUNT) {
+        next++;
+        await one();
+      }
+    };
+    await Promise.all(Array.from({ length: conc }, worker));
+    const perSec = HS_COUNT / ((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const all = HS_COUNT + HS_WARMUP;
+    return {
+      perSec,
+      dialCpuMsPerHs: (cpu.user + cpu.system) / 1000 / all,
+      servCpuMsPerHs: (readProcCpuMs(c.pid) - serv0) / all,
+    };
+  } finally {
+    await c.stop();
+  }
+}
+
+async function goRun(
+  mode: "bulk" | "hs",
+  dialArgs: string[],
+): Promise<Record<string, unknown> & { serverCpuMs: number }> {
+  const bin = await buildGoPeer();
+  const srv = await spawnReadyChild("go sc-bench server", bin, [
+    "sc-bench",
+    "--role",
+    "serve",
+    "--mode",
+    mode,
+  ]);
+  try {
+    const srv0 = readProcCpuMs(srv.pid);
+    const out = await new Deno.Command(bin, {
+      args: ["sc-bench", "--role", "dial", "--mode", mode, "--addr", `127.0.0.1:${srv.ready.port}`]
+        .concat(dialArgs),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "{}";
+    const res = JSON.parse(text) as Record<string, unknown>;
+    if (!out.success || res.event !== "result") {
+      throw new Error(`go sc-bench failed: ${text} ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return { ...res, serverCpuMs: readProcCpuMs(srv.pid) - srv0 };
+  } finally {
+    await srv.stop();
+  }
+}
+
+async function goBulk(): Promise<Bulk> {
+  const r = await goRun("bulk", ["--bytes", String(BULK_MB * WRITE_SIZE)]);
   return {
-    port,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.stdout.cancel().catch(() => {});
-      await proc.status;
-    },
+    mbps: r.mb_per_s as number,
+    sendCpuMsPerMiB: (r.cpu_ms as number) / BULK_MB,
+    recvCpuMsPerMiB: r.serverCpuMs / BULK_MB,
+  };
+}
+async function goHandshakes(conc: number): Promise<Hs> {
+  const r = await goRun("hs", [
+    "--count",
+    String(HS_COUNT),
+    "--concurrency",
+    String(conc),
+    "--rounds",
+    "1",
+    "--warmup",
+    String(HS_WARMUP),
+  ]);
+  const all = HS_COUNT + HS_WARMUP;
+  return {
+    perSec: (r.per_s as number[])[0],
+    dialCpuMsPerHs: (r.cpu_ms as number) / all,
+    servCpuMsPerHs: r.serverCpuMs / all,
   };
 }
 
-async function bulk(mode: Mode, totalBytes: number, signer: Signer): Promise<number> {
-  const c = await spawnChild(mode);
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.port });
-    conn.setNoDelay(true);
-    const stream: ByteStream = mode === "bulk-raw"
-      ? { read: (p) => conn.read(p), write: (p) => writeAll(conn, p), close: () => conn.close() }
-      : await SecretConnection.make(conn, signer, {
-        aead: mode === "bulk-sc-noble" ? nobleAead : undefined,
-      });
-    const data = new Uint8Array(WRITE_SIZE);
-    crypto.getRandomValues(data.subarray(0, 65536));
-    const header = new Uint8Array(8);
-    new DataView(header.buffer).setBigUint64(0, BigInt(totalBytes + 8), true);
-    const t0 = performance.now();
-    await stream.write(header);
-    for (let sent = 0; sent < totalBytes; sent += WRITE_SIZE) await stream.write(data);
-    const ack = new Uint8Array(1);
-    await stream.read(ack);
-    const dt = (performance.now() - t0) / 1000;
-    stream.close();
-    return totalBytes / dt / 1e6;
-  } finally {
-    await c.stop();
-  }
+function stats(xs: number[], digits = 0): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
 }
 
-/** Rounds of each handshake measurement. */
-const ROUNDS = 5;
-
-interface Rate {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function summarize(rates: number[]): Rate {
-  const sorted = [...rates].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted.at(-1)! };
-}
-
-function fmtRate(r: Rate): string {
-  return `${r.median.toFixed(0)} (median of ${ROUNDS} rounds, range ${r.min.toFixed(0)}-${
-    r.max.toFixed(0)
-  })`;
-}
-
-async function handshakes(
-  mode: Mode,
-  count: number,
-  concurrency: number,
-  signer: Signer,
-  ni?: NodeInfoModule,
-): Promise<Rate> {
-  const c = await spawnChild(mode);
-  try {
-    const one = async () => {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: c.port });
-      if (mode === "hs-raw") {
-        await conn.read(new Uint8Array(1)); // EOF once the child accepted and closed
-        conn.close();
-        return;
-      }
-      conn.setNoDelay(true);
-      const sc = await SecretConnection.make(conn, signer);
-      if (ni) await ni.exchangeNodeInfo(sc, sampleNodeInfo(sc.remoteId.replace(/./g, "1")));
-      sc.close();
-    };
-    // warm-up (JIT, WebCrypto init)
-    for (let i = 0; i < 200; i++) await one();
-    // Several rounds, reported as median and range: on 2 shared cores one round is noisy.
-    const rates: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const t0 = performance.now();
-      let next = 0;
-      const worker = async () => {
-        while (next < count) {
-          next++;
-          await one();
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, worker));
-      rates.push(count / ((performance.now() - t0) / 1000));
+/**
+ * Runs `a` and `b` REPS times, alternating which goes first; prints each figure of both and the
+ * per-repetition ratio a/b as median [range].
+ */
+async function figPair<T extends object>(
+  label: string,
+  aName: string,
+  a: () => Promise<T>,
+  bName: string,
+  b: () => Promise<T>,
+  rows: [keyof T & string, string, number][],
+): Promise<void> {
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let r = 0; r < REPS; r++) {
+    if (r % 2 === 0) {
+      as.push(await a());
+      bs.push(await b());
+    } else {
+      bs.push(await b());
+      as.push(await a());
     }
-    return summarize(rates);
-  } finally {
-    await c.stop();
+  }
+  console.log(`${label} (median [range] of ${REPS} alternating reps):`);
+  for (const [k, unit, digits] of rows) {
+    const x = as.map((v) => v[k] as number);
+    const y = bs.map((v) => v[k] as number);
+    console.log(
+      `  ${k}: ${aName} ${stats(x, digits)} ${unit}, ${bName} ${stats(y, digits)} ${unit}, ` +
+        `${aName}/${bName} ${stats(x.map((v, i) => v / y[i]), 2)}`,
+    );
   }
 }
+
+const BULK_ROWS: [keyof Bulk, string, number][] = [
+  ["mbps", "MB/s", 0],
+  ["sendCpuMsPerMiB", "CPU ms/MiB", 2],
+  ["recvCpuMsPerMiB", "CPU ms/MiB", 2],
+];
+const HS_ROWS: [keyof Hs, string, number][] = [
+  ["perSec", "per_s", 0],
+  ["dialCpuMsPerHs", "CPU ms/handshake", 3],
+  ["servCpuMsPerHs", "CPU ms/handshake", 3],
+];
 
 async function main() {
   const signer = await ed25519Signer(crypto.getRandomValues(new Uint8Array(32)));
-  const mb = quick ? 64 : 512;
-  const raw = await bulk("bulk-raw", mb * WRITE_SIZE, signer);
-  console.log(`bulk raw_tcp_loopback 1MiB_writes MB/s ${raw.toFixed(0)}`);
-  const sc = await bulk("bulk-sc", (mb / 2) * WRITE_SIZE, signer);
-  console.log(`bulk secret_connection(native aead) 1MiB_writes MB/s ${sc.toFixed(0)}`);
-  if (!quick) {
-    const sn = await bulk("bulk-sc-noble", 64 * WRITE_SIZE, signer);
-    console.log(`bulk secret_connection(noble aead) 1MiB_writes MB/s ${sn.toFixed(0)}`);
-  }
-  const n = quick ? 300 : 1000;
-  for (const conc of [1, 32]) {
-    const r = await handshakes("hs-raw", n, conc, signer);
-    console.log(`handshakes raw_tcp_connect_accept concurrency=${conc} per_s ${fmtRate(r)}`);
-    const h = await handshakes("hs-sc", n, conc, signer);
-    console.log(`handshakes secret_connection concurrency=${conc} per_s ${fmtRate(h)}`);
-  }
-  const ni = await loadNodeInfo();
-  if (ni) {
+  console.log(
+    `secret_connection: ${BULK_MB} MiB bulk, ${HS_COUNT} handshakes per rep after ${HS_WARMUP} ` +
+      `warm-up; ${REPS} reps, order alternated; loopback, two processes per side`,
+  );
+  const raw = await oursBulk("bulk-raw", signer);
+  console.log(`bulk raw_tcp_loopback (reference, ours) 1MiB_writes MB/s ${raw.mbps.toFixed(0)}`);
+  await figPair(
+    "bulk sc, ours: WASM batch vs node:crypto per frame (same code otherwise)",
+    "wasm",
+    () => oursBulk("bulk-sc", signer),
+    "native",
+    () => oursBulk("bulk-sc-native", signer),
+    BULK_ROWS,
+  );
+  if (withGo) {
+    await figPair(
+      "bulk secret_connection 1MiB_writes",
+      "ours",
+      () => oursBulk("bulk-sc", signer),
+      "go",
+      goBulk,
+      BULK_ROWS,
+    );
     for (const conc of [1, 32]) {
-      const h = await handshakes("hs-sc-ni", n, conc, signer, ni);
-      console.log(
-        `handshakes secret_connection+node_info concurrency=${conc} per_s ${fmtRate(h)}`,
+      await figPair(
+        `handshakes secret_connection concurrency=${conc}`,
+        "ours",
+        () => oursHandshakes("hs-sc", conc, signer),
+        "go",
+        () => goHandshakes(conc),
+        HS_ROWS,
       );
     }
   } else {
-    console.log("handshakes secret_connection+node_info skipped (p2p/node_info.ts not available)");
+    console.log("secret_connection go side skipped (no go toolchain, or --no-go)");
+  }
+  for (const conc of [1, 32]) {
+    await figPair(
+      `handshakes ours sc+node_info vs sc alone concurrency=${conc}`,
+      "sc+ni",
+      () => oursHandshakes("hs-sc-ni", conc, signer),
+      "sc",
+      () => oursHandshakes("hs-sc", conc, signer),
+      HS_ROWS,
+    );
   }
 }
 

@@ -13,6 +13,8 @@
  * so its RSS (VmRSS, and VmHWM as peak) and CPU time come from /proc/<pid>. Seed CPU ms per
  * client is the figure the clients' own CPU cost cannot cap (this machine has 2 cores; the
  * clients' crypto shares them with the seed); the client process's CPU use is printed too.
+ * Each seed runs REPS times, alternating which goes first (a fresh copy of the book each time);
+ * every ratio is printed as the median [range] of the per-repetition ratios.
  *
  * Run: deno run --allow-all bench/seed.ts [seconds-per-level] [book-size]
  * @module
@@ -21,6 +23,7 @@ import { NetAddress } from "../p2p/netaddress.ts";
 import { buildGoPeer, hasGo, MISSING_GO_MESSAGE } from "../tests/interop/go_peer.ts";
 import { compareLine } from "./util/compare.ts";
 import { runClients, writeBook } from "./util/seed_clients.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 import {
   mib,
   readProcCpuMs,
@@ -99,75 +102,122 @@ async function runSeed(name: string, child: ReadyChild): Promise<SeedResult> {
   }
 }
 
+/** Repetitions of each seed, alternating which goes first. */
+const REPS = 3;
+
+async function runOurs(dir: string, book: string): Promise<SeedResult> {
+  await Deno.copyFile(book, `${dir}/ours.json`);
+  const child = await spawnReadyChild("switchyard seed", Deno.execPath(), [
+    "run",
+    "--allow-all",
+    ...v8FlagsArgs(),
+    new URL("./util/seed_child.ts", import.meta.url).pathname,
+    `${dir}/ours.json`,
+    NETWORK,
+  ], { inheritStderr: true });
+  console.log(
+    `seed ours: node V8 flags [${nodeV8Flags().join(" ")}]; ${child.ready.book} addresses, ` +
+      `${child.ready.verified} verified, pid ${child.pid}`,
+  );
+  return await runSeed("ours", child);
+}
+
+async function runGo(dir: string, book: string): Promise<SeedResult> {
+  await Deno.copyFile(book, `${dir}/go.json`);
+  const bin = await buildGoPeer();
+  const child = await spawnReadyChild("go seed", bin, [
+    "serve",
+    "--pex",
+    "--seed-mode",
+    `--addr-book=${dir}/go.json`,
+    `--chain-id=${NETWORK}`,
+    "--laddr=127.0.0.1:0",
+    "--max-inbound=10000",
+    "--quiet",
+    "--exit-on-eof",
+    "--log-level=none",
+  ]);
+  console.log(`seed go: pid ${child.pid}`);
+  return await runSeed("go", child);
+}
+
+function st(xs: number[], digits: number): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
+}
+
+/** `name: ours X, go Y, ours/go R` as median [range] over the repetitions. */
+function line(name: string, ours: number[], go: number[], unit: string, digits: number): string {
+  const ratios = ours.map((o, i) => o / go[i]);
+  return `${name}: ours ${st(ours, digits)} ${unit}, go ${st(go, digits)} ${unit}, ours/go ${
+    st(ratios, 2)
+  } (median [range] of ${REPS} alternating reps)`;
+}
+
 async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "seed-bench-" });
   try {
     const book = `${dir}/addrbook.json`;
     await writeBook(book, BOOK_SIZE);
-    await Deno.copyFile(book, `${dir}/ours.json`);
-    await Deno.copyFile(book, `${dir}/go.json`);
-
-    const oursChild = await spawnReadyChild("switchyard seed", Deno.execPath(), [
-      "run",
-      "--allow-all",
-      new URL("./util/seed_child.ts", import.meta.url).pathname,
-      `${dir}/ours.json`,
-      NETWORK,
-    ], { inheritStderr: true });
-    console.log(
-      `seed ours: ${oursChild.ready.book} addresses, ${oursChild.ready.verified} verified, ` +
-        `pid ${oursChild.pid}`,
-    );
-    const ours = await runSeed("ours", oursChild);
-
-    let go: SeedResult | undefined;
     if (!hasGo()) {
+      const ours = await runOurs(dir, book);
       console.log(`seed go: not measured (${MISSING_GO_MESSAGE})`);
-    } else {
-      const bin = await buildGoPeer();
-      const goChild = await spawnReadyChild("go seed", bin, [
-        "serve",
-        "--pex",
-        "--seed-mode",
-        `--addr-book=${dir}/go.json`,
-        `--chain-id=${NETWORK}`,
-        "--laddr=127.0.0.1:0",
-        "--max-inbound=10000",
-        "--quiet",
-        "--exit-on-eof",
-        "--log-level=none",
-      ]);
-      console.log(`seed go: pid ${goChild.pid}`);
-      go = await runSeed("go", goChild);
+      console.log(
+        compareLine("seed RSS idle", ours.idleRssKiB / 1024, undefined, "MiB", "lower"),
+      );
+      return;
     }
-
+    const ours: SeedResult[] = [];
+    const go: SeedResult[] = [];
+    for (let r = 0; r < REPS; r++) {
+      if (r % 2 === 0) {
+        ours.push(await runOurs(dir, book));
+        go.push(await runGo(dir, book));
+      } else {
+        go.push(await runGo(dir, book));
+        ours.push(await runOurs(dir, book));
+      }
+    }
     for (let i = 0; i < LEVELS.length; i++) {
-      const o = ours.levels[i], g = go?.levels[i];
+      const lv = LEVELS[i];
       console.log(
-        compareLine(
-          `seed throughput (concurrency ${o.level})`,
-          o.perSec,
-          g?.perSec,
+        line(
+          `seed throughput (concurrency ${lv})`,
+          ours.map((x) => x.levels[i].perSec),
+          go.map((x) => x.levels[i].perSec),
           "clients/s",
-          "higher",
+          0,
         ),
       );
       console.log(
-        compareLine(
-          `seed CPU per client (concurrency ${o.level})`,
-          o.seedCpuMsPerClient,
-          g?.seedCpuMsPerClient,
+        line(
+          `seed CPU per client (concurrency ${lv})`,
+          ours.map((x) => x.levels[i].seedCpuMsPerClient),
+          go.map((x) => x.levels[i].seedCpuMsPerClient),
           "ms",
-          "lower",
+          2,
         ),
       );
     }
-    const toMiB = (k: number | undefined) => k === undefined ? undefined : k / 1024;
+    const toMiB = (k: number) => k / 1024;
     console.log(
-      compareLine("seed RSS idle", ours.idleRssKiB / 1024, toMiB(go?.idleRssKiB), "MiB", "lower"),
+      line(
+        "seed RSS idle",
+        ours.map((x) => toMiB(x.idleRssKiB)),
+        go.map((x) => toMiB(x.idleRssKiB)),
+        "MiB",
+        1,
+      ),
     );
     console.log(
-      compareLine("seed RSS peak", ours.peakRssKiB / 1024, toMiB(go?.peakRssKiB), "MiB", "lower"),
+      line(
+        "seed RSS peak",
+        ours.map((x) => toMiB(x.peakRssKiB)),
+        go.map((x) => toMiB(x.peakRssKiB)),
+        "MiB",
+        1,
+      ),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

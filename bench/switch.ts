@@ -16,6 +16,7 @@ import { NetAddress } from "../p2p/netaddress.ts";
 import type { MConnConfig } from "../p2p/conn/mconnection.ts";
 import { EchoReactor, makeEchoNode, patternPayload } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
+import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 
 const quick = Deno.args.includes("--quick");
 const throttleArg = Deno.args.find((a) => a.startsWith("--flush-throttle-ms="));
@@ -46,6 +47,7 @@ async function serve(): Promise<void> {
   const node = await makeEchoNode({
     reactor: new EchoReactor({ echo: true, keep: false }),
     mconn: MCONN,
+    record: false,
   });
   console.log(`READY ${node.addr.toString()}`);
   // Parent closes our stdin when done.
@@ -96,7 +98,14 @@ async function readLine(stream: ReadableStream<Uint8Array>, prefix: string): Pro
 
 async function runSwitchyard(): Promise<Result> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", new URL(import.meta.url).pathname, "--serve", ...Deno.args],
+    args: [
+      "run",
+      "--allow-all",
+      ...v8FlagsArgs(),
+      new URL(import.meta.url).pathname,
+      "--serve",
+      ...Deno.args,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -111,7 +120,7 @@ async function runSwitchyard(): Promise<Result> {
       if (++echoes === target) done?.();
     },
   });
-  const node = await makeEchoNode({ reactor, mconn: MCONN });
+  const node = await makeEchoNode({ reactor, mconn: MCONN, record: false });
   try {
     const addr = NetAddress.parseNoLookup(ready.slice("READY ".length));
     await node.sw.dialPeerWithAddress(addr);
@@ -215,41 +224,53 @@ async function runGo(): Promise<Result> {
   }
 }
 
-function line(what: string, ours: number, go: number, unit: string, digits: number): string {
-  return `switch ${what}: switchyard ${ours.toFixed(digits)} ${unit}, go ${
-    go.toFixed(digits)
-  } ${unit}, switchyard/go ${(ours / go).toFixed(2)}`;
+/** Repetitions of each side; the order alternates (Go first, then switchyard first, ...). */
+const REPS = 3;
+
+function stats(xs: number[], digits: number): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (x: number) => x.toFixed(digits);
+  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
+}
+
+/** Median [range] of both sides and of the per-repetition ratio switchyard/go. */
+function line(what: string, ours: number[], go: number[], unit: string, digits: number): string {
+  const ratios = ours.map((x, i) => x / go[i]);
+  return `switch ${what}: switchyard ${stats(ours, digits)} ${unit}, go ${
+    stats(go, digits)
+  } ${unit}, switchyard/go ${stats(ratios, 2)}`;
 }
 
 if (import.meta.main) {
   if (Deno.args.includes("--serve")) {
     await serve();
   } else {
-    const go = await runGo();
-    const ours = await runSwitchyard();
+    const ours: Result[] = [];
+    const go: Result[] = [];
+    for (let r = 0; r < REPS; r++) {
+      if (r % 2 === 0) {
+        go.push(await runGo());
+        ours.push(await runSwitchyard());
+      } else {
+        ours.push(await runSwitchyard());
+        go.push(await runGo());
+      }
+    }
     const cfg = `flush_throttle=${FLUSH_THROTTLE_MS}ms, rates off, 1024-byte packets`;
-    console.log(`switch bench (${cfg}; one loopback connection; two processes each side)`);
     console.log(
-      line(`rtt 1B p50 (${P.rttCount} round trips)`, ours.rttP50Ms, go.rttP50Ms, "ms", 3),
+      `switch bench (${cfg}; echo node V8 flags [${
+        nodeV8Flags().join(" ")
+      }]; one loopback connection; two processes each side; no recorder; ` +
+        `median [range] of ${REPS} reps, order alternated)`,
     );
-    console.log(line(`rtt 1B p99`, ours.rttP99Ms, go.rttP99Ms, "ms", 3));
+    const pick = (k: keyof Result) => [ours.map((x) => x[k]), go.map((x) => x[k])] as const;
+    console.log(line(`rtt 1B p50 (${P.rttCount} round trips)`, ...pick("rttP50Ms"), "ms", 3));
+    console.log(line(`rtt 1B p99`, ...pick("rttP99Ms"), "ms", 3));
     console.log(
-      line(
-        `256B echo msgs/s (${P.smallCount} msgs)`,
-        ours.smallMsgsPerSec,
-        go.smallMsgsPerSec,
-        "msgs/s",
-        0,
-      ),
+      line(`256B echo msgs/s (${P.smallCount} msgs)`, ...pick("smallMsgsPerSec"), "msgs/s", 0),
     );
     console.log(
-      line(
-        `1MiB echo MB/s (${P.largeCount} msgs)`,
-        ours.largeMBPerSec,
-        go.largeMBPerSec,
-        "MB/s",
-        1,
-      ),
+      line(`1MiB echo MB/s (${P.largeCount} msgs)`, ...pick("largeMBPerSec"), "MB/s", 1),
     );
   }
 }

@@ -6,6 +6,8 @@ import { sha512 } from "@noble/hashes/sha2.js";
 import {
   ed25519Signer,
   generateEphemeral,
+  hkdfSha256,
+  hkdfSha256Noble,
   LowOrderPointError,
   nativeAead,
   nobleAead,
@@ -239,5 +241,13 @@ Deno.test("ed25519 verify: native never accepts what noble ZIP-215 rejects (rand
     const want = verifyZip215Noble(sig, msg, pub);
     assert.equal(await verifyEd25519(sig, msg, pub), want);
     if (nativeSays(sig, msg, pub)) assert.equal(want, true);
+  }
+});
+
+Deno.test("hkdf: the native HKDF-SHA256 equals noble's for random inputs and lengths", () => {
+  for (let i = 0; i < 50; i++) {
+    const ikm = rand(1 + Math.floor(Math.random() * 64));
+    const len = 1 + Math.floor(Math.random() * 128);
+    assert.equal(hex(hkdfSha256(ikm, len)), hex(hkdfSha256Noble(ikm, len)), `len ${len}`);
   }
 });

@@ -31,6 +31,7 @@ import {
   sortEphemeralKeys,
 } from "../p2p/conn/secret_handshake.ts";
 import type { RawConn } from "../p2p/conn/stream.ts";
+import { rawPipe } from "./util/pipe.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
@@ -587,5 +588,23 @@ Deno.test("SealedStream: after a 1 MiB write and a small one, both ends hold onl
   } finally {
     a.close();
     b.close();
+  }
+});
+
+Deno.test("SecretConnection over a pipe that moves one byte per write: handshake and data", async () => {
+  // Every message, the ephemeral key's length prefix included, arrives a byte at a time.
+  const [a, b] = rawPipe({ maxWriteBytes: 1 });
+  const [sa, sb] = await Promise.all([
+    SecretConnection.make(a, signer(rand(32))),
+    SecretConnection.make(b, signer(rand(32))),
+  ]);
+  try {
+    const data = rand(3000);
+    await sa.write(data);
+    const got = await readAllFrom(sb, data.length);
+    assert.equal(hex(got), hex(data));
+  } finally {
+    sa.close();
+    sb.close();
   }
 });

@@ -23,6 +23,7 @@ import {
   generateEphemeral,
   LowOrderPointError,
   nobleEphemeral,
+  refillEphemeralStash,
   type Signer,
   verifyEd25519,
 } from "./crypto.ts";
@@ -112,6 +113,48 @@ async function readDelimited(read: (p: Uint8Array) => Promise<number | null>): P
   const body = new Uint8Array(len);
   await readFull(read, body);
   return body;
+}
+
+/** Size of a valid ephemeral-key message on the wire: `22 0a 20` ‖ 32-byte key. */
+const EPH_MSG_SIZE = 35;
+
+/**
+ * Reads the peer's delimited ephemeral-key message in as few socket reads as possible (usually
+ * one, where {@link readDelimited} needs two). Reading up to 35 bytes at once never reads past a
+ * message that can be valid: one carrying a 32-byte key is at least 35 bytes long, so only a
+ * message that will be rejected anyway can be shorter than what was read.
+ */
+async function readEphemeralDelimited(conn: RawConn): Promise<Uint8Array> {
+  const head = new Uint8Array(EPH_MSG_SIZE);
+  let got = 0;
+  let len = 0;
+  let mul = 1;
+  let vlen = 0;
+  for (;;) {
+    while (vlen < got) {
+      const b = head[vlen++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (len > MAX_HANDSHAKE_MSG_SIZE) {
+          throw new MessageTooLargeError(
+            `handshake message of ${len} bytes exceeds ${MAX_HANDSHAKE_MSG_SIZE}`,
+          );
+        }
+        if (vlen + len <= got) return head.slice(vlen, vlen + len);
+        const body = new Uint8Array(len);
+        body.set(head.subarray(vlen, got));
+        await readFull((p) => conn.read(p), body.subarray(got - vlen));
+        return body;
+      }
+      mul *= 128;
+      if (len > MAX_HANDSHAKE_MSG_SIZE || vlen >= 10) {
+        throw new MessageTooLargeError("handshake message length varint overflows the limit");
+      }
+    }
+    const n = await conn.read(head.subarray(got));
+    if (n === null) throw new ConnectionClosedError("peer closed the connection mid-handshake");
+    got += n;
+  }
 }
 
 /**
@@ -217,9 +260,12 @@ export class SecretConnection implements ByteStream {
     const eph: EphemeralKeyPair = opts.ephemeralPrivateKey
       ? nobleEphemeral(opts.ephemeralPrivateKey)
       : await generateEphemeral();
+    const sendEph = writeAll(conn, encodeEphemeralMessage(eph.publicKey));
+    // Our key is on its way: make the next handshake's key pair while the peer answers.
+    if (!opts.ephemeralPrivateKey) refillEphemeralStash();
     const remEphBody = await sendAndReceive(
-      writeAll(conn, encodeEphemeralMessage(eph.publicKey)),
-      readDelimited((p) => conn.read(p)),
+      sendEph,
+      readEphemeralDelimited(conn),
       abort,
     );
     const remEph = parseEphemeralMessage(remEphBody);

@@ -260,6 +260,11 @@ export interface EchoNodeOptions {
   /** MConnection settings (rates, flush throttle, ...). */
   mconn?: Partial<MConnConfig>;
   logger?: Logger;
+  /**
+   * Wrap the reactor in the grammar recorder (default true). Benchmarks turn it off, so what
+   * they measure is the stack and the echo reactor, not the recorder's bookkeeping.
+   */
+  record?: boolean;
 }
 
 /** A started switch carrying one recorded {@link EchoReactor}. */
@@ -276,7 +281,7 @@ export interface EchoNode {
 
 /**
  * Builds, listens and starts a switch on 127.0.0.1 with an {@link EchoReactor} (wrapped in the
- * grammar recorder). As a node does: the transport's incoming cap is max inbound + #unconditional
+ * grammar recorder unless `record: false`; the recorder then exists but sees nothing). As a node does: the transport's incoming cap is max inbound + #unconditional
  * (none here) and its NodeInfo advertises `sw.channelIds()`; duplicate IPs are allowed, since
  * every test peer is on 127.0.0.1.
  */
@@ -302,7 +307,7 @@ export async function makeEchoNode(opts: EchoNodeOptions = {}): Promise<EchoNode
     },
   });
   const recorder = recordReactor(reactor);
-  sw.addReactor(reactor.name, recorder);
+  sw.addReactor(reactor.name, opts.record === false ? reactor : recorder);
   const la = transport.listen({ hostname: "127.0.0.1", port: opts.port ?? 0 });
   transport.nodeInfo = makeNodeInfo({
     id: key.id,

@@ -30,7 +30,8 @@ import (
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   interop-peer serve [flags]    run an echo node (see: interop-peer serve -h)
-  interop-peer bench [flags]    benchmark client (see: interop-peer bench -h)`)
+  interop-peer bench [flags]    benchmark client (see: interop-peer bench -h)
+  interop-peer sc-bench [flags] Go SecretConnection bulk/handshake bench (see: sc_bench.go)`)
 }
 
 func main() {
@@ -44,6 +45,8 @@ func main() {
 		err = runServe(os.Args[2:])
 	case "bench":
 		err = runBench(os.Args[2:])
+	case "sc-bench":
+		err = runSCBench(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -279,6 +281,16 @@ func handleCommand(n *node, echo *echoReactor, c *command) {
 			list = []event{}
 		}
 		emit(withTag(event{"event": "peers", "peers": list}, c.Tag))
+	case "gc":
+		// Benchmarks: the same GC treatment on both sides. runtime.GC is a plain full
+		// collection (what V8's gc() is); "free" also returns memory to the OS, the analogue
+		// of V8's memory-reducing GC.
+		runtime.GC()
+		runtime.GC()
+		if c.Error == "free" {
+			debug.FreeOSMemory()
+		}
+		emit(withTag(event{"event": "gc"}, c.Tag))
 	case "stats":
 		ev := echo.stats()
 		out, in, dialing := n.sw.NumPeers()
