@@ -8,6 +8,7 @@
  */
 import { parseListenAddr } from "./server.ts";
 import type { RpcErrorObject } from "./types.ts";
+import { concatBytes } from "../libs/bytes.ts";
 
 /** Default time allowed for connect + request + response. */
 export const DEFAULT_RPC_TIMEOUT_MS = 10_000;
@@ -60,13 +61,7 @@ async function readBody(res: Response): Promise<Uint8Array> {
     if (total > MAX_RESPONSE_BYTES) throw new Error("response too large");
     chunks.push(chunk);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** A JSON-RPC client for one node address. */

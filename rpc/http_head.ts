@@ -5,6 +5,7 @@
  * say why before it closes the connection.
  * @module
  */
+import { concatBytes } from "../libs/bytes.ts";
 
 /** An HTTP error to answer a bad head with (the connection is closed after it). */
 export interface HeadError {
@@ -229,11 +230,5 @@ export async function readChunkedBody(
     if ((await r.readLine(2)) !== "") throw new Error("missing CRLF after chunk");
   }
   while ((await r.readLine(MAX_CHUNK_LINE)) !== "") { /* trailer field: ignored */ }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }

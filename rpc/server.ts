@@ -9,6 +9,7 @@ import { nopLogger } from "../libs/log.ts";
 import { decodeJsonParams, decodeUriParams, ParamError } from "./params.ts";
 import { type JsonRpcId, type Route, RpcCode, RpcError } from "./types.ts";
 import { HttpServer } from "./http_server.ts";
+import { concatBytes } from "../libs/bytes.ts";
 
 /** Options of {@link RPCServer}. */
 export interface RPCServerOptions {
@@ -89,13 +90,7 @@ async function readBodyUpTo(req: Request, max: number): Promise<Uint8Array | und
     chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** A JSON-RPC response object as the server writes it. */
