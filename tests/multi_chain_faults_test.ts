@@ -192,6 +192,8 @@ Deno.test("multi-chain daemon: every fault at every phase on chain A leaves chai
     try {
       d = await spawnDaemon(home, { flags: LOG_FLAGS });
       const daemon = d;
+      // RPC answers before the chains start: wait for the last one.
+      await d.waitForLine(/"Node started".*"chain":"gamma"/);
       const byName = new Map((await chainsOf(daemon)).map((c) => [c.name, c]));
       assertEquals([...byName.keys()], ["default", "beta", "gamma"]);
       assertEquals(portOf(byName.get("default")!), daemon.p2pPort);
