@@ -28,6 +28,8 @@ const BETA: TestChain = { name: "beta", chainId: "beta-1" };
 const GAMMA: TestChain = { name: "gamma", chainId: "gamma-1" };
 const DELTA: TestChain = { name: "delta", chainId: "delta-1" };
 const LOG_FLAGS = ["--log_level", "main:debug,*:info", "--log_format", "json"];
+/** Add/remove reload cycles. */
+const CYCLES = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ChainEntry {
@@ -75,6 +77,17 @@ async function fdCount(d: Daemon): Promise<number> {
   }).output();
   if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
   return new TextDecoder().decode(out.stdout).trim().split("\n").length;
+}
+
+/** The daemon's resident set (VmRSS, KiB), for the report only. */
+async function rssKiB(d: Daemon): Promise<number> {
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${d.child.pid}/status`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const m = /VmRSS:\s+(\d+)/.exec(new TextDecoder().decode(out.stdout));
+  return m ? Number(m[1]) : NaN;
 }
 
 function logLines(d: Daemon): string[] {
@@ -203,6 +216,24 @@ Deno.test("reload attacks: storms on a half-written file, a taken port, key file
         await hup(d);
         assertEquals(await allRunning(d, "delta removed"), ["default", "beta", "gamma"]);
         await fdsBack("after delta left");
+      });
+
+      await t.step(`${CYCLES} add/remove cycles by SIGHUP leak no descriptor`, async () => {
+        const rss0 = await rssKiB(d);
+        for (let i = 0; i < CYCLES; i++) {
+          const extra = { name: `e${i}`, chainId: `e-${i}` };
+          await Deno.writeTextFile(path, multiChainConfig([ALPHA, BETA, GAMMA, extra]));
+          await hup(d);
+          assertEquals((await allRunning(d, `cycle ${i}`)).at(-1), extra.name);
+          await Deno.writeTextFile(path, multiChainConfig([ALPHA, BETA, GAMMA]));
+          await hup(d);
+        }
+        assertEquals(await allRunning(d, "after the cycles"), ["default", "beta", "gamma"]);
+        const fds = await fdsBack(`after ${CYCLES} cycles`);
+        console.log(
+          `${CYCLES} add/remove cycles: fds ${fds} (baseline ${baselineFds}), ` +
+            `RSS ${rss0} -> ${await rssKiB(d)} KiB`,
+        );
       });
 
       await t.step(
