@@ -28,8 +28,11 @@ export interface ReloadReport {
   removed: string[];
   restarted: string[];
   unchanged: string[];
-  /** Chains that did not (re)start, with the reason; they are not running. */
-  failed: { name: string; error: string }[];
+  /**
+   * Chains whose new config did not start, with the reason. An added chain is not running; a
+   * changed one runs again with its previous config when that could be started (`restored`).
+   */
+  failed: { name: string; error: string; restored?: boolean }[];
 }
 
 /** What to do with each chain. */

@@ -218,6 +218,38 @@ Deno.test("reload attacks: storms on a half-written file, a taken port, key file
         await fdsBack("after delta left");
       });
 
+      await t.step(
+        "a changed chain whose new port is taken goes on with its old config",
+        async () => {
+          const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+          const port = (taken.addr as Deno.NetAddr).port;
+          try {
+            const failed = linesWith(d, "Chain failed to start on reload", "beta").length;
+            const moved = { ...BETA, laddr: `tcp://127.0.0.1:${port}` };
+            await Deno.writeTextFile(path, multiChainConfig([ALPHA, moved, GAMMA]));
+            await hup(d);
+            assertEquals(
+              linesWith(d, "Chain failed to start on reload", "beta").length,
+              failed + 1,
+              "beta's failure logged",
+            );
+            assertEquals(await allRunning(d, "beta's port taken"), ["default", "beta", "gamma"]);
+            const beta = (await chainsOf(d)).find((c) => c.name === "beta")!;
+            assert(portOf(beta) !== port, "beta listens elsewhere, with its previous config");
+            assert(
+              linesWith(d, "Config reloaded", '"restored":"beta"').length > 0,
+              "restored=beta",
+            );
+          } finally {
+            taken.close();
+          }
+          await Deno.writeTextFile(path, multiChainConfig([ALPHA, BETA, GAMMA]));
+          await hup(d);
+          assertEquals(await allRunning(d, "beta back"), ["default", "beta", "gamma"]);
+          await fdsBack("after beta's failed move");
+        },
+      );
+
       await t.step(`${CYCLES} add/remove cycles by SIGHUP leak no descriptor`, async () => {
         const rss0 = await rssKiB(d);
         for (let i = 0; i < CYCLES; i++) {
