@@ -181,7 +181,7 @@ export const nodeCommand: Command = {
  * valid prefix of the new file, e.g. with its last chains missing).
  * @throws ConfigError saying what to do.
  */
-async function loadForReload(
+export async function loadForReload(
   load: () => ReturnType<typeof loadConfig>,
   configPath: string,
 ): ReturnType<typeof loadConfig> {

@@ -8,7 +8,9 @@
  * it lists is running and listening, nothing leaks (fd count back to its baseline). Every loop
  * is bounded in count.
  */
-import { assert, assertEquals } from "./util/assert.ts";
+import { assert, assertEquals, assertRejects } from "./util/assert.ts";
+import { ConfigError, loadConfig } from "../config/mod.ts";
+import { loadForReload } from "../cmd/node.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import {
   childEnv,
@@ -406,4 +408,30 @@ Deno.test("SIGHUP during start-up and during stop neither kills nor wedges the d
       await d.stop();
     }
   }, "sy_reload_hup_");
+});
+
+Deno.test("a reload reading a file that changes meanwhile, or no file, is refused", async () => {
+  await withTempDir(async (home) => {
+    const path = await writeConfig(home, multiChainConfig([ALPHA, BETA, GAMMA]));
+    // The whole file read back when nothing changes.
+    const ok = await loadForReload(() => loadConfig({ home }), path);
+    assertEquals(ok.chains.map((c) => c.name), ["beta", "gamma"]);
+    // An editor writes the rest of the file while the config is being read.
+    const racing = async () => {
+      const r = await loadConfig({ home });
+      await Deno.writeTextFile(path, multiChainConfig([ALPHA, BETA, GAMMA, DELTA]));
+      return r;
+    };
+    await assertRejects(
+      () => loadForReload(racing, path),
+      ConfigError,
+      "changed while it was read",
+    );
+    await Deno.remove(path);
+    await assertRejects(
+      () => loadForReload(() => loadConfig({ home }), path),
+      ConfigError,
+      "does not exist",
+    );
+  }, "sy_reload_read_");
 });
