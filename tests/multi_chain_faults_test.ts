@@ -9,7 +9,8 @@
  * baseline, and the peers on beta and gamma are still connected (RPC `chains` peer counts and
  * `net_info?chain=`) and were never stopped (logs). Then a peer banned on A for PEX abuse is
  * not banned on beta: the same identity connects there and stays, and the books the daemon
- * saves on stop hold the ban on A only. Bounded throughout; nothing asserts on time.
+ * saves on stop hold the ban on A only. The one metrics endpoint counts the rejected handshakes
+ * under A's chain_id only. Bounded throughout; nothing asserts on time.
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
@@ -25,6 +26,8 @@ import {
 import { type FaultedConnection, FAULTS, PHASES, startFaultProxy } from "./util/faults.ts";
 import { makePexNode, type PexTestNode, stopAll } from "./util/pex_harness.ts";
 import { multiChainConfig, writeConfig } from "./util/multi_chain.ts";
+import { parsePrometheusText } from "./util/prom_text.ts";
+import { freePort } from "./interop/cometbft.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { SecretConnection } from "../p2p/conn/secret_connection.ts";
@@ -190,7 +193,8 @@ Deno.test("multi-chain daemon: every fault at every phase on chain A leaves chai
     const honest: PexTestNode[] = [];
     const hostile: HostilePeer[] = [];
     try {
-      d = await spawnDaemon(home, { flags: LOG_FLAGS });
+      const metricsPort = freePort();
+      d = await spawnDaemon(home, { flags: LOG_FLAGS, prometheusPort: metricsPort });
       const daemon = d;
       // RPC answers before the chains start: wait for the last one.
       await d.waitForLine(/"Node started".*"chain":"gamma"/);
@@ -251,6 +255,22 @@ Deno.test("multi-chain daemon: every fault at every phase on chain A leaves chai
           await othersUntouched(`after phase ${phase}`);
         });
       }
+
+      await t.step("metrics: the rejected handshakes are counted on A only", async () => {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+        const { samples } = parsePrometheusText(await res.text());
+        const ids = new Set(samples.map((x) => x.labels.chain_id));
+        assertEquals([...ids].sort(), [ALPHA, BETA, GAMMA]);
+        const rejected = samples.filter((x) => x.name === "cometbft_p2p_inbound_rejected_total");
+        assert(rejected.length > 0, "A counted its rejected handshakes");
+        assertEquals([...new Set(rejected.map((x) => x.labels.chain_id))], [ALPHA]);
+        for (const [chainId] of [[BETA], [GAMMA]]) {
+          const peers = samples.find((x) =>
+            x.name === "cometbft_p2p_peers" && x.labels.chain_id === chainId
+          );
+          assertEquals(peers?.value, 1, `${chainId}: its one peer`);
+        }
+      });
 
       await t.step("a peer banned on A is not banned on B", async () => {
         const key = NodeKey.generate();
