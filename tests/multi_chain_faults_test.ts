@@ -9,7 +9,8 @@
  * baseline, and the peers on beta and gamma are still connected (RPC `chains` peer counts and
  * `net_info?chain=`) and were never stopped (logs). Then a peer banned on A for PEX abuse is
  * not banned on beta: the same identity connects there and stays, and the books the daemon
- * saves on stop hold the ban on A only. The one metrics endpoint counts the rejected handshakes
+ * saves on stop hold the ban on A only; an identity on beta's own deny-list is refused on beta
+ * and stays connected on A. The one metrics endpoint counts the rejected handshakes
  * under A's chain_id only. Bounded throughout; nothing asserts on time.
  */
 import { assert, assertEquals } from "./util/assert.ts";
@@ -46,6 +47,9 @@ const IDLE_MS = 300;
 const HOLD_MS = 6_000;
 /** A faulted client gives up waiting for the daemon to close after this. */
 const CLIENT_MS = 6_000;
+
+/** An identity on beta's deny-list. */
+const DENIED = NodeKey.generate();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -185,7 +189,8 @@ Deno.test("multi-chain daemon: every fault at every phase on chain A leaves chai
             "max_pending_handshakes_per_ip = 64",
           ],
         },
-        { name: "beta", chainId: BETA },
+        // Beta's own deny-list: one identity refused there, and only there.
+        { name: "beta", chainId: BETA, p2p: [`deny_list = ["${DENIED.id}"]`] },
         { name: "gamma", chainId: GAMMA },
       ], { seedMode: false }),
     );
@@ -270,6 +275,29 @@ Deno.test("multi-chain daemon: every fault at every phase on chain A leaves chai
           );
           assertEquals(peers?.value, 1, `${chainId}: its one peer`);
         }
+      });
+
+      await t.step("an ID on B's deny-list is refused on B only", async () => {
+        const onA = await peerAs(DENIED, daemon.p2pPort, ALPHA);
+        hostile.push(onA);
+        await waitFor(
+          "A lists the identity B denies",
+          async () => (await connectedOn(daemon, "default", DENIED.id)) || undefined,
+        );
+        // Refused in the handshake, or closed right after it; a connection B kept open would
+        // make closed() throw (still open after 10 s).
+        const outcome = await peerAs(DENIED, portOf(byName.get("beta")!), BETA).then(
+          (p) => {
+            hostile.push(p);
+            return p.closed(10_000);
+          },
+          (e: Error) => `refused in the handshake (${e.message})`,
+        );
+        console.log(`denied identity on beta: ${outcome}`);
+        assertEquals(await connectedOn(daemon, "beta", DENIED.id), false, "B never lists it");
+        assert(await connectedOn(daemon, "default", DENIED.id), "still connected on A");
+        onA.close();
+        await othersUntouched("after the denied identity");
       });
 
       await t.step("a peer banned on A is not banned on B", async () => {
