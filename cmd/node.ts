@@ -129,7 +129,7 @@ export const nodeCommand: Command = {
       for (const f of created) log.info("Created default file", { file: f });
       node = await MultiNode.create({ config, chains, logger: root });
     } catch (err) {
-      await reloads.close();
+      reloads.close();
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
@@ -160,7 +160,8 @@ export const nodeCommand: Command = {
       // a non-zero code, so a supervisor restarts it (Go's switch panics there).
       const failed = await Promise.race([signals.promise.then(() => undefined), node.fatal]);
       if (failed) log.error("Listener failed; stopping the node", { err: failed });
-      await reloads.close(); // a reload in flight ends first; later SIGHUPs are ignored
+      // Later SIGHUPs are ignored; the stop waits for a reload in flight, within its deadline.
+      reloads.close();
       const stopped = await stopWithin(node, STOP_DEADLINE_MS);
       if (!stopped) {
         log.error("Node did not stop in time; exiting", { deadlineMs: STOP_DEADLINE_MS });
@@ -170,7 +171,7 @@ export const nodeCommand: Command = {
     } finally {
       signals.dispose();
       // The SIGHUP listener stays until the process exits (ReloadSignal explains why).
-      await reloads.close();
+      reloads.close();
     }
   },
 };

@@ -125,16 +125,19 @@ export class ReloadSignal {
     }
   }
 
-  /** Ignores every later signal and waits for a reload in flight. */
-  async close(): Promise<void> {
+  /**
+   * Ignores every later signal; a reload in flight runs on (the node's stop waits for it,
+   * within the stop deadline).
+   */
+  close(): void {
     this.#closed = true;
     this.#again = false;
-    await this.#running;
   }
 
-  /** {@link close}, then removes the listener (in-process users; the daemon exits instead). */
+  /** {@link close}, waits for a reload in flight, then removes the listener (in-process users). */
   async dispose(): Promise<void> {
-    await this.close();
+    this.close();
+    await this.#running;
     if (this.#installed) Deno.removeSignalListener(RELOAD_SIGNAL, this.#handler);
     this.#installed = false;
   }
