@@ -113,6 +113,11 @@ export class ReloadSignal {
     this.#installed = true;
   }
 
+  /** True while a signal received before {@link arm} waits for it. */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
   /** Starts serving signals with `reload`; a signal received earlier reloads now. */
   arm(log: Logger, reload: () => Promise<unknown>): void {
     if (this.#closed) return;

@@ -11,6 +11,8 @@
 import { assert, assertEquals, assertRejects } from "./util/assert.ts";
 import { ConfigError, loadConfig } from "../config/mod.ts";
 import { loadForReload } from "../cmd/node.ts";
+import { ReloadSignal } from "../node/reload.ts";
+import { createLogger } from "../libs/log.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import {
   childEnv,
@@ -434,4 +436,47 @@ Deno.test("a reload reading a file that changes meanwhile, or no file, is refuse
       "does not exist",
     );
   }, "sy_reload_read_");
+});
+
+Deno.test("ReloadSignal: held back until armed, coalesced while a reload runs, ignored once closed", async () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "info", sink: (l) => lines.push(l) });
+  const received = () => lines.filter((l) => l.includes("Received signal, reloading")).length;
+  const sig = new ReloadSignal();
+  let calls = 0;
+  let gate = Promise.withResolvers<void>();
+  try {
+    // Before arm: remembered, one reload once armed.
+    Deno.kill(Deno.pid, "SIGHUP");
+    Deno.kill(Deno.pid, "SIGHUP");
+    await waitFor("the signal before arm", () => sig.pending || undefined);
+    sig.arm(log, async () => {
+      calls++;
+      await gate.promise;
+    });
+    await waitFor("the held-back reload", () => calls === 1 || undefined);
+    assert(lines.some((l) => l.includes("Signal received during start-up")));
+    // While it runs: 10 signals make exactly one more reload.
+    for (let i = 0; i < 10; i++) {
+      Deno.kill(Deno.pid, "SIGHUP");
+      await waitFor(`signal ${i} handled`, () => received() === i + 1 || undefined);
+    }
+    const first = gate;
+    gate = Promise.withResolvers<void>();
+    first.resolve();
+    await waitFor("the coalesced reload", () => calls === 2 || undefined);
+    gate.resolve();
+    // Closed: ignored.
+    sig.close();
+    Deno.kill(Deno.pid, "SIGHUP");
+    await waitFor(
+      "the ignored signal",
+      () => lines.some((l) => l.includes("while stopping; ignored")) || undefined,
+    );
+    assertEquals(calls, 2);
+  } finally {
+    gate.resolve();
+    await sig.dispose();
+  }
+  assertEquals(calls, 2);
 });
