@@ -25,7 +25,7 @@ import { createLogger, type Logger, LogLevelError } from "../libs/log.ts";
 import { KeyFileError } from "../p2p/key.ts";
 import { NodeStartError } from "../node/node.ts";
 import { MultiNode } from "../node/multi_node.ts";
-import { watchReloadSignal } from "../node/reload.ts";
+import { ReloadSignal } from "../node/reload.ts";
 import { usageErrorText } from "./cli_run.ts";
 import { SWITCHYARD_VERSION } from "../version.ts";
 import { lineProfile } from "../p2p/cometbft_line.ts";
@@ -55,8 +55,9 @@ with chain_id = "switchyard-local" and a new node key), as "init" would.
 
 SIGINT/SIGTERM stop gracefully (address book saved, every socket closed; exit 0); a second
 signal exits at once (exit 130). SIGHUP re-reads the config: [chains.NAME] tables added start,
-removed ones stop, changed ones restart, the others keep their peers; a bad config is refused
-(logged) and changes nothing.
+removed ones stop, changed ones restart, the others keep their peers; a bad, missing or
+half-written config is refused (logged) and changes nothing. A SIGHUP during start-up reloads once
+started; one during a stop is ignored.
 
 ${CONFIG_FLAGS_HELP}
 
@@ -106,10 +107,13 @@ export const nodeCommand: Command = {
       console.log(USAGE);
       return ExitCode.ok;
     }
+    // Caught from here on: SIGHUP's default action would kill a daemon still starting.
+    const reloads = new ReloadSignal();
     let node: MultiNode;
     let log: Logger;
     let load: () => ReturnType<typeof loadConfig>;
     let flagWarnings: string[] = [];
+    let configPath: string;
     try {
       const parsed = parseConfigArgs(args);
       if (parsed.rest.length > 0) throw new UsageError(`unexpected argument "${parsed.rest[0]}"`);
@@ -125,6 +129,7 @@ export const nodeCommand: Command = {
         loaded = await load();
       }
       const { config, warnings, chains } = loaded;
+      configPath = loaded.configPath;
       const root = createLogger({ level: config.logLevel, format: config.logFormat });
       log = root.with({ module: "main" });
       logVersion(log, config);
@@ -136,10 +141,10 @@ export const nodeCommand: Command = {
       node = await MultiNode.create({ config, chains, logger: root });
     } catch (err) {
       for (const w of flagWarnings) console.error(`warning: ${w}`);
+      reloads.close();
       return reportSetupError(err);
     }
     const signals = waitForSignal(log);
-    let reloads: { dispose(): Promise<void> } | undefined;
     try {
       try {
         await node.start();
@@ -147,10 +152,10 @@ export const nodeCommand: Command = {
         console.error(`error: ${(err as Error).message}`);
         return ExitCode.failure;
       }
-      // Reloads only once every chain runs (SIGHUP before that keeps its default action).
-      reloads = watchReloadSignal(log, async () => {
-        const next = await load();
-        for (const w of next.warnings) log.info("Config warning", { warning: w });
+      // Reloads only once every chain runs (a SIGHUP before that reloads now).
+      reloads.arm(log, async () => {
+        const next = await loadForReload(load, configPath);
+        logConfigWarnings(log, next.warnings);
         await node.reload(next.config, next.chains);
       });
       for (const c of node.chains) {
@@ -167,6 +172,8 @@ export const nodeCommand: Command = {
       // a non-zero code, so a supervisor restarts it (Go's switch panics there).
       const failed = await Promise.race([signals.promise.then(() => undefined), node.fatal]);
       if (failed) log.error("Listener failed; stopping the node", { err: failed });
+      // Later SIGHUPs are ignored; the stop waits for a reload in flight, within its deadline.
+      reloads.close();
       const stopped = await stopWithin(node, STOP_DEADLINE_MS);
       if (!stopped) {
         log.error("Node did not stop in time; exiting", { deadlineMs: STOP_DEADLINE_MS });
@@ -175,7 +182,8 @@ export const nodeCommand: Command = {
       return failed ? ExitCode.failure : ExitCode.ok;
     } finally {
       signals.dispose();
-      await reloads?.dispose();
+      // The SIGHUP listener stays until the process exits (ReloadSignal explains why).
+      reloads.close();
     }
   },
 };
@@ -214,6 +222,40 @@ export function logConfigWarnings(log: Logger, warnings: readonly string[]): voi
   }
   for (const [file, keys] of unknown) {
     log.info("Config keys switchyard does not use, ignored", { file, keys });
+  }
+}
+
+/**
+ * The config for a reload, refused when the file is gone (the defaults would replace every
+ * chain) or changed while it was read (an editor still writing it: what was read may be a
+ * valid prefix of the new file, e.g. with its last chains missing).
+ * @throws ConfigError saying what to do.
+ */
+export async function loadForReload(
+  load: () => ReturnType<typeof loadConfig>,
+  configPath: string,
+): ReturnType<typeof loadConfig> {
+  const before = await readOrNull(configPath);
+  const next = await load();
+  if (!next.fileFound || before === null) {
+    throw new ConfigError(
+      `config error: config file ${configPath} does not exist; restore it and send SIGHUP again`,
+    );
+  }
+  if ((await readOrNull(configPath)) !== before) {
+    throw new ConfigError(
+      `config error: config file ${configPath} changed while it was read (still being written?); ` +
+        "send SIGHUP again once it is complete (write a temp file and rename it over the config)",
+    );
+  }
+  return next;
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null; // loadConfig reports why it cannot be read
   }
 }
 

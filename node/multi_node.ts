@@ -202,7 +202,8 @@ export class MultiNode {
    * Applies a re-read config: chains added start, removed ones stop (books saved), changed
    * ones restart, the others keep running untouched. Nothing changes when the new config is
    * refused (clashing chains, unreadable key, unresolvable chain ID). A chain that fails to
-   * (re)start is logged and reported; the others are not affected.
+   * (re)start is logged and reported (a changed one runs again with its previous config); the
+   * others are not affected.
    * @throws ConfigError / NodeStartError / KeyFileError when the config is refused.
    */
   reload(config: Config, chains: readonly ChainSpec[]): Promise<ReloadReport> {
@@ -243,7 +244,8 @@ export class MultiNode {
       unchanged: plan.keep.map((c) => c.name),
       failed: [],
     };
-    const leaving = [...plan.remove, ...plan.restart.map((s) => this.chain(s.name)!)];
+    const previous = new Map(plan.restart.map((s) => [s.name, this.chain(s.name)!]));
+    const leaving = [...plan.remove, ...previous.values()];
     await Promise.all(leaving.map((c) => this.#step(`chain ${c.name}`, () => c.node.stop())));
     const live = new Map(this.#chains.map((c) => [c.name, c]));
     for (const c of leaving) live.delete(c.name);
@@ -256,7 +258,16 @@ export class MultiNode {
       } catch (e) {
         const err = chainError(spec.name, e);
         this.#log.error("Chain failed to start on reload", { chain: spec.name, err });
-        report.failed.push({ name: spec.name, error: err.message });
+        // A changed chain that worked before is not left down by a bad change (its new port
+        // taken, say): it comes back with the config it ran with.
+        const old = previous.get(spec.name);
+        const back = old && await this.#restore(old);
+        if (back) live.set(spec.name, back);
+        report.failed.push({
+          name: spec.name,
+          error: err.message,
+          ...(back ? { restored: true } : {}),
+        });
       }
     }
     // Config order, so the default chain stays first.
@@ -267,8 +278,30 @@ export class MultiNode {
       removed: report.removed.join(","),
       restarted: report.restarted.join(","),
       failed: report.failed.map((f) => f.name).join(","),
+      restored: report.failed.filter((f) => f.restored).map((f) => f.name).join(","),
     });
     return report;
+  }
+
+  /** Builds and starts a stopped chain again with its own (previous) config; undefined if not. */
+  async #restore(old: Chain): Promise<Chain | undefined> {
+    try {
+      const chain = await buildChain(this.#opts, {
+        name: old.name,
+        config: old.config,
+        chainId: old.chainId,
+      });
+      await chain.node.start();
+      this.#watchChain(chain);
+      this.#log.info("Chain running again with its previous config", { chain: old.name });
+      return chain;
+    } catch (e) {
+      this.#log.error("Chain could not be restored to its previous config", {
+        chain: old.name,
+        err: chainError(old.name, e),
+      });
+      return undefined;
+    }
   }
 
   /** The `chains` route's result. */

@@ -1,7 +1,7 @@
 /**
  * Config reload without a restart (`SIGHUP`): which chains to add, remove, restart or keep
  * ({@link planReload}), which process-wide settings only a restart applies
- * ({@link processWideChanges}), and the signal watcher ({@link watchReloadSignal}).
+ * ({@link processWideChanges}), and the signal handler ({@link ReloadSignal}).
  *
  * A chain is "changed" when anything of its effective config other than the process-wide parts
  * (`[rpc]`, `[instrumentation]`, `log_level`, `log_format`) differs, or its resolved chain ID
@@ -28,8 +28,11 @@ export interface ReloadReport {
   removed: string[];
   restarted: string[];
   unchanged: string[];
-  /** Chains that did not (re)start, with the reason; they are not running. */
-  failed: { name: string; error: string }[];
+  /**
+   * Chains whose new config did not start, with the reason. An added chain is not running; a
+   * changed one runs again with its previous config when that could be started (`restored`).
+   */
+  failed: { name: string; error: string; restored?: boolean }[];
 }
 
 /** What to do with each chain. */
@@ -78,29 +81,107 @@ export function processWideChanges(before: Config, after: Config): string[] {
 }
 
 /**
- * Calls `reload` on every {@link RELOAD_SIGNAL} until disposed. A failed reload is logged with
- * its reason (the running chains are untouched); reloads never overlap.
+ * The {@link RELOAD_SIGNAL} handler of the daemon, installed first thing so that a SIGHUP at any
+ * moment of the process's life is caught (its default action would kill the process):
+ *
+ * - before {@link arm} (config still loading, chains still starting) a SIGHUP is remembered,
+ *   and one reload runs as soon as the node is armed (it reads the config as it is then);
+ * - once armed, signals are coalesced: one reload runs at a time, and any number of signals
+ *   during it make exactly one more (a storm of N signals costs at most one reload beyond the
+ *   one running, whatever N is, and that one reads the file as it was last written);
+ * - after {@link close} (the node is stopping) signals are ignored, and the listener stays
+ *   installed until the process exits so that a late SIGHUP cannot turn a clean exit into a
+ *   death by signal.
+ *
+ * A failed reload is logged with its reason (the running chains are untouched).
  */
-export function watchReloadSignal(
-  log: Logger,
-  reload: () => Promise<unknown>,
-): { dispose(): Promise<void> } {
-  let chain: Promise<void> = Promise.resolve();
-  const handler = () => {
-    log.info("Received signal, reloading config", { signal: RELOAD_SIGNAL });
-    chain = chain.then(async () => {
-      try {
-        await reload();
-      } catch (e) {
-        log.error("Config reload refused; running chains untouched", { err: e });
-      }
-    });
-  };
-  Deno.addSignalListener(RELOAD_SIGNAL, handler);
-  return {
-    async dispose() {
-      Deno.removeSignalListener(RELOAD_SIGNAL, handler);
-      await chain;
-    },
-  };
+export class ReloadSignal {
+  #log: Logger | undefined;
+  #reload: (() => Promise<unknown>) | undefined;
+  /** A signal arrived before {@link arm}. */
+  #pending = false;
+  /** A signal arrived while a reload was running. */
+  #again = false;
+  #closed = false;
+  #running: Promise<void> | undefined;
+  readonly #handler = () => this.#onSignal();
+  #installed = false;
+
+  /** Installs the listener at once. */
+  constructor() {
+    Deno.addSignalListener(RELOAD_SIGNAL, this.#handler);
+    this.#installed = true;
+  }
+
+  /** True while a signal received before {@link arm} waits for it. */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
+  /** Starts serving signals with `reload`; a signal received earlier reloads now. */
+  arm(log: Logger, reload: () => Promise<unknown>): void {
+    if (this.#closed) return;
+    this.#log = log;
+    this.#reload = reload;
+    if (this.#pending) {
+      this.#pending = false;
+      log.info("Signal received during start-up; reloading now", { signal: RELOAD_SIGNAL });
+      this.#request();
+    }
+  }
+
+  /**
+   * Ignores every later signal; a reload in flight runs on (the node's stop waits for it,
+   * within the stop deadline).
+   */
+  close(): void {
+    this.#closed = true;
+    this.#again = false;
+  }
+
+  /** {@link close}, waits for a reload in flight, then removes the listener (in-process users). */
+  async dispose(): Promise<void> {
+    this.close();
+    await this.#running;
+    if (this.#installed) Deno.removeSignalListener(RELOAD_SIGNAL, this.#handler);
+    this.#installed = false;
+  }
+
+  #onSignal(): void {
+    if (this.#closed) {
+      this.#log?.info("Received signal while stopping; ignored", { signal: RELOAD_SIGNAL });
+      return;
+    }
+    if (!this.#reload) {
+      this.#pending = true;
+      return;
+    }
+    this.#log!.info("Received signal, reloading config", { signal: RELOAD_SIGNAL });
+    this.#request();
+  }
+
+  #request(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#loop();
+  }
+
+  /** Runs reloads while signals keep coming; each pass reads the config afresh. */
+  async #loop(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        try {
+          await this.#reload!();
+        } catch (e) {
+          this.#log!.error("Config reload refused; running chains untouched", { err: e });
+        }
+      } while (this.#again && !this.#closed);
+    } finally {
+      // In the same synchronous step as the last check of #again: no signal falls in between.
+      this.#running = undefined;
+    }
+  }
 }
