@@ -108,6 +108,7 @@ export class MultiNode {
    * listener) stops accepting for a reason other than being closed; never resolves otherwise.
    * The daemon then stops every chain and exits non-zero so a supervisor restarts the process
    * (as a Go node's switch panics there): a deaf chain is worse than a short restart of all.
+   * With several chains, a chain's failed p2p listener first restarts that chain alone.
    */
   get fatal(): Promise<Error> {
     return this.#fatal.promise;
@@ -121,11 +122,35 @@ export class MultiNode {
     });
   }
 
-  /** Forwards a chain's fatal error while that chain is still one of ours (not reloaded away). */
+  /**
+   * A chain whose p2p listener fails for good while it is still one of ours (not reloaded away):
+   * alone in the process, the process exits 1 (as a Go node's switch panics); beside other
+   * chains, that chain alone is restarted with its config (queued with reloads), so the others
+   * keep their peers, and the process exits 1 only if the restart fails too.
+   */
   #watchChain(c: Chain): void {
     c.node.fatal.then((e) => {
-      if (this.#chains.includes(c) && !this.#stopping) this.#fatal.resolve(chainError(c.name, e));
+      if (!this.#chains.includes(c) || this.#stopping) return;
+      if (this.#chains.length === 1) {
+        this.#fatal.resolve(chainError(c.name, e));
+        return;
+      }
+      const run = this.#reloading.then(() => this.#restartFailed(c, e));
+      this.#reloading = run.catch(() => {});
     });
+  }
+
+  async #restartFailed(c: Chain, cause: Error): Promise<void> {
+    if (!this.#chains.includes(c) || this.#stopping) return;
+    this.#log.error("Chain listener failed; restarting that chain", { chain: c.name, err: cause });
+    await this.#step(`chain ${c.name}`, () => c.node.stop());
+    const fresh = this.#stopping ? undefined : await this.#restore(c);
+    if (fresh === undefined) {
+      if (!this.#stopping) this.#fatal.resolve(chainError(c.name, cause));
+      return;
+    }
+    this.#chains = this.#chains.map((x) => x === c ? fresh : x);
+    this.#rpc?.setRoutes(this.#routes());
   }
 
   /** The running chains, the default one first. */
