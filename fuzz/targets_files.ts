@@ -152,18 +152,15 @@ const ROUTES: readonly Route[] = nodeRoutes(ctx);
 /** Routes that take parameters (the others accept anything and say nothing). */
 const PARAM_ROUTES = ROUTES.filter((r) => r.params.length > 0);
 
+const PEER = "0123456789abcdef0123456789abcdef01234567@127.0.0.1:1";
+
 const rpcJsonParams: FuzzTarget = {
   name: "rpc_json_params",
   kind: "json",
   seeds: () => [
-    enc.encode(
-      JSON.stringify({
-        peers: ["0123456789abcdef0123456789abcdef01234567@127.0.0.1:1"],
-        persistent: true,
-      }),
-    ),
-    enc.encode(JSON.stringify([["a@127.0.0.1:1"], false, true, false])),
-    enc.encode(JSON.stringify({ seeds: [] })),
+    enc.encode(JSON.stringify({ peers: [PEER], persistent: true, seeds: [PEER] })),
+    enc.encode(JSON.stringify({ peers: [], unconditional: null, private: false, seeds: ["x"] })),
+    enc.encode("null"),
   ],
   // Every route's parameter list over the same `params` value (JSON-RPC dispatch by method);
   // accepted when every route takes it.
@@ -178,9 +175,9 @@ const rpcUriParams: FuzzTarget = {
   name: "rpc_uri_params",
   kind: "raw",
   seeds: () => [
-    enc.encode('peers=["0123456789abcdef0123456789abcdef01234567@127.0.0.1:1"]&persistent=true'),
-    enc.encode("seeds=%5B%22a%40127.0.0.1%3A1%22%5D"),
-    enc.encode("persistent=0x01&private=&unconditional=false"),
+    enc.encode(`peers=["${PEER}"]&persistent=true&seeds=["${PEER}"]`),
+    enc.encode("seeds=%5B%22a%40127.0.0.1%3A1%22%5D&private=false&unconditional=true"),
+    enc.encode("persistent=&private=&unconditional=false&peers=%5B%5D"),
   ],
   run(input) {
     const query = new URLSearchParams(dec.decode(input));
