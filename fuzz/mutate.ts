@@ -4,11 +4,11 @@
  * the input's kind — protobuf fields ({@link mutateProto}), JSON values, or TOML lines.
  * @module
  */
-import { concat, mutateProto } from "./mutate_proto.ts";
+import { concat, mutateProto, varint } from "./mutate_proto.ts";
 import type { Prng } from "./prng.ts";
 
 /** How a decoder's input is structured, which picks the structure-aware mutations. */
-export type InputKind = "proto" | "json" | "toml" | "raw";
+export type InputKind = "proto" | "json" | "toml" | "stream" | "raw";
 
 const EDGE_BYTES = [0x00, 0x01, 0x7f, 0x80, 0x81, 0xff, 0x0a, 0x22, 0x5c, 0x7b, 0x5b, 0x3d];
 
@@ -252,6 +252,73 @@ function mutateToml(rng: Prng, buf: Uint8Array, donors: readonly Uint8Array[]): 
   return enc.encode(lines.join("\n"));
 }
 
+/** Splits a stream of `uvarint(len) ‖ body` frames; null when it is not one. */
+function frames(buf: Uint8Array): Uint8Array[] | null {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    let len = 0, mul = 1, p = pos, done = false;
+    while (p < buf.length && p - pos < 10) {
+      const b = buf[p++];
+      len += (b & 0x7f) * mul;
+      mul *= 128;
+      if (b < 0x80) {
+        done = true;
+        break;
+      }
+    }
+    if (!done || p + len > buf.length) return null;
+    out.push(buf.subarray(p, p + len));
+    pos = p + len;
+  }
+  return out;
+}
+
+const PING_FRAME = Uint8Array.of(0x02, 0x0a, 0x00);
+
+/** One mutation of a stream of length-delimited messages (MConnection packets). */
+function mutateStream(
+  rng: Prng,
+  buf: Uint8Array,
+  donors: readonly Uint8Array[],
+): Uint8Array | null {
+  const fs = frames(buf);
+  if (!fs || fs.length === 0) return null;
+  const i = rng.int(fs.length);
+  const enc = (f: Uint8Array) => concat(varint(f.length), f);
+  const out = fs.map(enc);
+  switch (rng.int(6)) {
+    case 0: {
+      // Mutate one packet's body; fix its length prefix most of the time.
+      const m = mutateProto(rng, fs[i], fs) ?? mutateBytes(rng, fs[i], fs);
+      out[i] = rng.chance(0.8) ? enc(m) : concat(varint(fs[i].length), m);
+      break;
+    }
+    case 1: {
+      const times = rng.chance(0.8) ? 1 : rng.int(1200) + 2; // reassembly and flood limits
+      out.splice(i, 0, ...new Array<Uint8Array>(times).fill(out[i]));
+      break;
+    }
+    case 2:
+      out.splice(i, 1);
+      break;
+    case 3: {
+      const d = frames(rng.pick(donors));
+      if (!d || d.length === 0) return null;
+      out.splice(i, 0, enc(rng.pick(d)));
+      break;
+    }
+    case 4:
+      out.splice(i, 0, ...new Array<Uint8Array>(rng.pick([10, 999, 1001, 1500])).fill(PING_FRAME));
+      break;
+    default: {
+      const j = rng.int(out.length);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+  }
+  return concat(...out);
+}
+
 /**
  * Makes one fuzz input from `base`: one to four stacked mutations, structure-aware for about
  * two thirds of them when the kind has a structure.
@@ -268,6 +335,7 @@ export function mutate(
     let next: Uint8Array | null = null;
     if (kind !== "raw" && rng.chance(0.65)) {
       if (kind === "proto") next = mutateProto(rng, cur, donors);
+      else if (kind === "stream") next = mutateStream(rng, cur, donors);
       else if (kind === "json") next = mutateJson(rng, cur, donors);
       else next = mutateToml(rng, cur, donors);
     }

@@ -33,6 +33,8 @@ import {
 } from "../p2p/node_info.ts";
 import { encode } from "../p2p/proto.ts";
 import { PEX_CHANNEL, PEX_MESSAGE } from "../p2p/pex/pex_reactor.ts";
+import { AddrBook } from "../p2p/pex/addrbook.ts";
+import { AddrBookError } from "../p2p/pex/addrbook_errors.ts";
 import { ChannelCodec, MessageCodecError, type StreamDescriptor } from "../p2p/reactor.ts";
 import { ChatReactor, MalformedChatLineError, parseLine } from "../reactors/chat.ts";
 import {
@@ -200,6 +202,19 @@ function codecOf(desc: StreamDescriptor): ChannelCodec {
   return new ChannelCodec(desc);
 }
 
+/** Memory-only books (strict and not, as `addr_book_strict`), fixed key: reproducible. */
+const strictBook = new AddrBook({
+  routabilityStrict: true,
+  hashKey: pattern(32, 11),
+  random: () => 0.5,
+});
+const laxBook = new AddrBook({
+  routabilityStrict: false,
+  hashKey: pattern(32, 12),
+  random: () => 0.5,
+});
+const PEX_SRC = NetAddress.fromProto({ id: ID_B, ip: "127.0.0.4", port: 26656 });
+
 const pexCodec = codecOf({ id: PEX_CHANNEL, priority: 1, messageType: PEX_MESSAGE, unwrap: true });
 
 const pex: FuzzTarget = {
@@ -223,9 +238,12 @@ const pex: FuzzTarget = {
     if (member !== "pex_addrs") return;
     const addrs = (message.pex_addrs as { addrs?: { id?: string; ip?: string; port?: number }[] })
       .addrs ?? [];
-    for (const a of addrs) NetAddress.fromProto(a);
+    // As PexReactor: convert every entry, then offer each to the address book.
+    const parsed = addrs.map((a) => NetAddress.fromProto(a));
+    const book = (input.length & 1) === 0 ? strictBook : laxBook;
+    for (const a of parsed) book.addAddress(a, PEX_SRC);
   },
-  typed: typedBy(MessageCodecError, InvalidParametersError),
+  typed: typedBy(MessageCodecError, InvalidParametersError, AddrBookError),
 };
 
 const consensusDesc = new ConsensusWatcher().getChannels()[0];
