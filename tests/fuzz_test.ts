@@ -5,7 +5,7 @@
  * The 1 s per-input limit and the heap check are left to `deno task fuzz` (no timed assertion
  * in tests; 10^4 inputs are too few for a heap trend).
  */
-import { assertEquals } from "./util/assert.ts";
+import { assert, assertEquals } from "./util/assert.ts";
 import { describe, fixturesOf, fuzzTarget, runOne } from "../fuzz/runner.ts";
 import { TARGETS } from "../fuzz/targets.ts";
 
@@ -32,8 +32,12 @@ for (const target of TARGETS) {
     });
     assertEquals(r.runs, RUNS);
     assertEquals(r.findings.map((f) => `${f.kind}: ${f.message}`), []);
-    // The seeds themselves must pass, or the mutations explore nothing useful.
-    for (const s of target.seeds()) assertEquals((await runOne(target, s)).kind, "accepted");
+    // Some seed must pass, or the mutations start from nothing valid (a few seeds are invalid
+    // on purpose: a bad signature, an address the book refuses).
+    const kinds = await Promise.all(
+      target.seeds().map(async (s) => (await runOne(target, s)).kind),
+    );
+    assert(kinds.includes("accepted"), `no seed of ${target.name} is accepted: ${kinds}`);
   });
 }
 
