@@ -1,6 +1,6 @@
 /**
  * `deno task soak [--minutes N] [--nodes N] [--cometbft N] [--seed S] [--sample-seconds N]
- * [--perturb-seconds N] [--strict-ip] [--keep-homes]`: runs {@link runSoak} and prints its
+ * [--perturb-seconds N] [--strict-ip] [--resets] [--keep-homes]`: runs {@link runSoak} and prints its
  * progress, the summary and the charts. Exit code 0 when nothing failed, 1 otherwise, 2 for a
  * bad flag. Ctrl-C ends the run early (children are stopped, the summary still printed).
  * @module
@@ -9,7 +9,8 @@ import { parseArgs } from "node:util";
 import { runSoak } from "./soak.ts";
 
 const USAGE = `usage: deno task soak [--minutes N] [--nodes N] [--cometbft N] [--seed S]
-                      [--sample-seconds N] [--perturb-seconds N] [--strict-ip] [--keep-homes]
+                      [--sample-seconds N] [--perturb-seconds N] [--strict-ip] [--resets]
+                      [--keep-homes]
   --minutes N          perturbation phase length (default 10)
   --nodes N            switchyard nodes besides the seed (default 10, 2..200)
   --cometbft N         cometbft nodes when a binary is found (default 1, max 5; 0: none)
@@ -18,6 +19,8 @@ const USAGE = `usage: deno task soak [--minutes N] [--nodes N] [--cometbft N] [-
   --perturb-seconds N  pause between perturbation rounds (default 15)
   --strict-ip          keep p2p.allow_duplicate_ip = false (loopback dials all come from
                        127.0.0.1, so each node then accepts one inbound peer at a time)
+  --resets             also reset connections before the node reads them (python3;
+                       issue 9: a listener that goes deaf after one reset)
   --keep-homes         keep node homes and logs (always kept when the run fails)`;
 
 function fail(msg: string): never {
@@ -45,6 +48,7 @@ async function main(): Promise<number> {
         "sample-seconds": { type: "string" },
         "perturb-seconds": { type: "string" },
         "strict-ip": { type: "boolean" },
+        resets: { type: "boolean" },
         "keep-homes": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -75,6 +79,7 @@ async function main(): Promise<number> {
       sampleMs: num("sample-seconds", v["sample-seconds"], 5, 1) * 1000,
       perturbEveryMs: num("perturb-seconds", v["perturb-seconds"], 15, 1) * 1000,
       strictIp: v["strict-ip"] ?? false,
+      resets: v.resets ?? false,
       keepHomes: v["keep-homes"] ?? false,
       log: (line) => console.log(line),
       signal: ac.signal,

@@ -11,7 +11,7 @@
  */
 import { findCometbft } from "../tests/interop/cometbft.ts";
 import { asciiChart, FD_LIMIT, growth, RSS_LIMIT, type Sample } from "./analysis.ts";
-import { type ConnectionCutter, SsKillCutter } from "./cut.ts";
+import { type ConnectionCutter, resetConnects, SsKillCutter } from "./cut.ts";
 import {
   cometbftIp,
   cometbftNode,
@@ -48,6 +48,11 @@ export interface SoakOptions {
   strictIp?: boolean;
   /** Keep the node homes (default: removed unless the run failed). */
   keepHomes?: boolean;
+  /**
+   * Add "rst" perturbations: connections reset before the node reads them (issue 9's deaf
+   * accept loop). Off by default until the accept-loop fix is in; needs python3.
+   */
+  resets?: boolean;
   /** Replaces `ss -K` (e.g. by the fault proxy). */
   cutter?: ConnectionCutter;
   log?: (line: string) => void;
@@ -65,7 +70,7 @@ export interface PerturbRecord {
 }
 
 /** Perturbation kinds. */
-export type PerturbKind = "kill9" | "pause" | "cut" | "seed-restart" | "restart";
+export type PerturbKind = "kill9" | "pause" | "cut" | "seed-restart" | "restart" | "rst";
 
 /** Result of a soak. */
 export interface SoakReport {
@@ -259,6 +264,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       ["cut", cutter ? 20 : 0],
       ["seed-restart", 10],
       ["restart", 15],
+      ["rst", opts.resets ? 20 : 0],
     ];
     const totalW = kinds.reduce((s, [, w]) => s + w, 0);
     const pickKind = (): PerturbKind => {
@@ -312,8 +318,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
               n.resume();
               break;
             case "cut":
-              details.push(`${n.name}: ${await cutter!.cut(n.ip, n.p2pPort)} sockets`);
+              details.push(`${n.name}: ${await cutter!.cut(n.ip, n.p2pPort, n.pid)} sockets`);
               break;
+            case "rst": {
+              if (!(await resetConnects(n.ip, n.p2pPort, 5))) {
+                details.push(`${n.name}: python3 missing, nothing sent`);
+                break;
+              }
+              // A deaf listener shows at once: probe now rather than at the next round.
+              await sleep(1000, signal);
+              const r = await probeListener(n.ip, n.p2pPort);
+              if (!r.ok && n.state.code === "running") {
+                fail(`${n.name} listener is deaf after connection resets: ${r.why}`);
+              }
+              break;
+            }
           }
         } catch (e) {
           fail(`${kind} of ${n.name} failed: ${(e as Error).message}`);
@@ -347,6 +366,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     // ---- verdicts and summary ---------------------------------------------------------------
     const lines: string[] = [];
+    const watched = nodes.filter((n) => !n.perturbable);
     lines.push(
       "node      kind        starts crashes  rss first->last (max)   fds first->last (max)  peers min/avg/last",
     );
@@ -357,7 +377,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const peers = s.filter((x) => x.peers !== undefined).map((x) => x.peers!);
       const avg = peers.length ? (peers.reduce((a, b) => a + b, 0) / peers.length).toFixed(1) : "-";
       lines.push(
-        `${(n.name + (n.perturbable ? "" : "*")).padEnd(9)} ${n.kind.padEnd(11)} ${
+        `${(n.name + (watched.includes(n) ? "*" : "")).padEnd(9)} ${n.kind.padEnd(11)} ${
           String(n.starts).padStart(6)
         } ` +
           `${String(n.crashes.length).padStart(7)}  ` +
@@ -371,7 +391,6 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       );
     }
     lines.push("(* long-lived: never perturbed, judged for growth)");
-    const watched = nodes.filter((n) => !n.perturbable);
     for (const n of watched) {
       const s = samples.get(n.name) ?? [];
       const rssV = growth(
