@@ -112,7 +112,10 @@ Deno.test("reload: added chain starts, removed stops with its book saved, change
       assert(alpha !== alphaBefore);
       assertEquals(alpha.nodeKey.id, alphaId);
       assertEquals(alpha.config.p2p.privatePeerIds, [PRIVATE_ID]);
-      await until(() => onAlpha.script!.removed.length === 1, "the default chain's peer dropped");
+      await until(
+        () => onAlpha.script!.removed.length >= 1,
+        "the default chain's peer dropped",
+      );
       // Gamma stopped (port closed, book saved); delta runs, with its own key file.
       assertEquals(await listening(gammaPort), false);
       await Deno.stat(`${home}/config/chains/gamma/addrbook.json`);
