@@ -12,6 +12,7 @@
 import { type Config, enabledReactors, homePaths } from "../config/mod.ts";
 import { removeTempFiles } from "../libs/tempfile.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
+import type { Logger as ReactorLogger } from "../p2p/reactor_api.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
 import { lineProfile } from "../p2p/cometbft_line.ts";
@@ -36,6 +37,7 @@ import { nodeRoutes } from "./rpc_routes.ts";
 
 /** Why the node could not start; the message is one line naming the setting at fault. */
 export class NodeStartError extends Error {
+  /** `message`: one line naming the setting at fault. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "NodeStartError";
@@ -44,14 +46,18 @@ export class NodeStartError extends Error {
 
 /** Options of {@link Node.create}. */
 export interface NodeOptions {
+  /** The node's configuration (e.g. `loadConfig(...).config`). */
   config: Config;
   /** The chain ID to advertise (from `resolveChainId`). */
   chainId: string;
   /** Root logger (default: silent). */
-  logger?: Logger;
+  logger?: ReactorLogger;
   /** Use this key instead of loading `node_key_file` (tests). */
   nodeKey?: NodeKey;
-  /** Reactor table (default {@link REACTOR_REGISTRY}). */
+  /**
+   * Reactor table (default {@link REACTOR_REGISTRY}).
+   * @ignore The registry's entry type is not library API yet; the daemon and tests set it.
+   */
   registry?: readonly ReactorEntry[];
   /**
    * One chain of several (`node/multi_node.ts`): start no RPC or metrics server; the caller
@@ -70,15 +76,36 @@ export type NodeState =
 
 /** The assembled node. Build with {@link Node.create}, then {@link start} and {@link stop}. */
 export class Node {
+  /** The configuration it was built from. */
   readonly config: Config;
+  /** The chain ID it advertises. */
   readonly chainId: string;
+  /** Its node key (the node ID is `nodeKey.id`). */
   readonly nodeKey: NodeKey;
+  /**
+   * The p2p transport.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly transport: Transport;
+  /**
+   * The switch.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly sw: Switch;
+  /**
+   * The address book.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly addrBook: AddrBook;
-  /** `p2p.deny_list`, applied by the transport, the switch and PEX. */
+  /**
+   * `p2p.deny_list`, applied by the transport, the switch and PEX.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly denyList: DenyList;
-  /** Real metrics when `instrumentation.prometheus`, else undefined (no-op hooks). */
+  /**
+   * Real metrics when `instrumentation.prometheus`, else undefined (no-op hooks).
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly metrics: NodeMetrics | undefined;
   readonly #log: Logger;
   readonly #p2pLog: Logger;
@@ -290,11 +317,17 @@ export class Node {
   get p2pAddr(): Deno.NetAddr | undefined {
     return this.transport.listenAddr;
   }
-  /** This node's RPC routes (safe and unsafe; the server filters). */
+  /**
+   * This node's RPC routes (safe and unsafe; the server filters).
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   get routes(): readonly Route[] {
     return this.#routes;
   }
-  /** The bound RPC address once started. */
+  /**
+   * The RPC server once started.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   get rpcServer(): RPCServer | undefined {
     return this.#rpc;
   }
