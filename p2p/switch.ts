@@ -11,10 +11,11 @@
  * resolved, and a failed start leaves the switch stopped (Go runs reactors' OnStart inside a
  * switch already marked running); one peer management per node ID at a time, with a
  * deterministic winner of a cross-dial (`switch_admission.ts`, `switch_add_peer.ts`; the
- * remove-peer flow is in `switch_remove_peer.ts`); peer callbacks may be async and are awaited; a peer that failed to start after `initPeer` gets
- * `removePeer` (Go leaks it); a peer arriving while the switch stops is closed (Go leaves the
- * socket open); a reactor's protocol-violation stop of a persistent peer redials after a
- * cooldown (Go: at once); `broadcast` reports the result per peer ID.
+ * remove-peer flow is in `switch_remove_peer.ts`); peer callbacks may be async and are
+ * awaited; a peer that failed to start after `initPeer` gets `removePeer` (Go leaks it); a peer
+ * arriving while the switch stops is closed (Go leaves the socket open); a reactor's
+ * protocol-violation stop of a persistent peer redials after a cooldown (Go: at once);
+ * `broadcast` reports the result per peer ID.
  * @module
  */
 import { NotStartedError } from "./errors.ts";
