@@ -1,8 +1,10 @@
 /**
  * switchyard as a library: the reactor contract and its helpers, building and starting a switch
  * in code (with the settings of a switchyard home's `config.toml` if wanted), node keys and
- * NodeInfo. (The daemon itself, with its address book, RPC and metrics, is `main.ts`.) A CometBFT
- * v0.38-compatible p2p stack (SecretConnection, MConnection, Switch, PEX) in TypeScript on Deno.
+ * NodeInfo, and the daemon's whole node ({@link Node}: address book, PEX, RPC and metrics, as
+ * `switchyard start` runs it for one chain) built from a {@link Config} that {@link loadConfig}
+ * reads. A CometBFT-compatible p2p stack (SecretConnection, MConnection, Switch, PEX) in
+ * TypeScript on Deno.
  *
  * Writing a reactor: implement {@link Reactor} (or extend {@link BaseReactor}), declare its
  * channels with {@link StreamDescriptor}s whose `messageType` comes from
@@ -90,3 +92,27 @@ export {
   type NodeInfo,
   type ProtocolVersion,
 } from "./p2p/node_info.ts";
+
+// ---- the daemon's node in code ----------------------------------------------------------------
+// (MultiNode, several chains in one process, stays internal: its options and reload reports are
+// the daemon's own plumbing; one Node per chain is the library's unit.)
+export { Node, type NodeOptions, NodeStartError, type NodeState } from "./node/node.ts";
+export {
+  type Config,
+  type InstrumentationConfig,
+  KNOWN_REACTORS,
+  type NodeConfig,
+  type P2PConfig,
+  type ReactorName,
+  type RPCConfig,
+  type SeedConfig,
+} from "./config/schema.ts";
+export type { ChainSpec } from "./config/chains.ts";
+export {
+  loadConfig,
+  type LoadConfigOptions,
+  type LoadConfigResult,
+  resolveChainId,
+} from "./config/mod.ts";
+export { COMETBFT_LINE_SETTINGS, type CometbftLineSetting } from "./p2p/cometbft_line.ts";
+export { SWITCHYARD_VERSION } from "./version.ts";

@@ -4,13 +4,20 @@
  * NodeInfo as JSON and disconnects. The exit code says how far it got (README, "Exit codes").
  * @module
  */
-import { parseArgs } from "node:util";
 import type { Command } from "./command.ts";
 import { ExitCode } from "./command.ts";
+import { flagName, parseConfigArgs, UsageError } from "../config/flags.ts";
+import {
+  COMETBFT_LINE_SETTINGS,
+  type CometbftLineSetting,
+  DEFAULT_COMETBFT_LINE,
+  isCometbftLineSetting,
+  lineProfile,
+} from "../p2p/cometbft_line.ts";
 import { InvalidParametersError, P2PError } from "../p2p/errors.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
-import { makeNodeInfo, nodeInfoToJSON } from "../p2p/node_info.ts";
+import { makeNodeInfo, type NodeInfo, nodeInfoToJSON } from "../p2p/node_info.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
 import { DEFAULT_DIAL_TIMEOUT_MS, dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 
@@ -34,6 +41,10 @@ Flags:
   --timeout MS       TCP connect timeout (default ${DEFAULT_DIAL_TIMEOUT_MS})
   --channels LIST    channel IDs we advertise, hex, comma-separated
                      (default ${DEFAULT_DIAL_CHANNELS})
+  --cometbft-line L  the CometBFT line we claim to be: its p2p protocol and version in our
+                     NodeInfo (${
+  COMETBFT_LINE_SETTINGS.join(", ")
+}; default ${DEFAULT_COMETBFT_LINE})
 
 Exit codes: 0 ok, 2 bad usage, 3 unreachable, 4 handshake failed, 5 ID mismatch,
 6 incompatible or invalid NodeInfo (or the peer is ourselves).`;
@@ -49,18 +60,26 @@ const consoleIO: DialIO = {
   err: (line) => console.error(line),
 };
 
-/** A usage error: reported as exit code 2. */
-class UsageError extends Error {}
-
 /** Parsed `dial` arguments. */
-interface DialArgs {
+export interface DialArgs {
+  /** `id@host:port` to dial. */
   address: string;
+  /** The network we claim. */
   chainId: string;
+  /** Our node key file; a throw-away key when absent. */
   keyFile?: string;
+  /** Our moniker. */
   moniker: string;
+  /** TCP connect timeout. */
   timeoutMs: number;
+  /** Channels we advertise. */
   channels: Uint8Array;
+  /** The line whose p2p protocol and version we advertise. */
+  line: CometbftLineSetting;
 }
+
+/** Config flags `dial` takes (the rest of the shared config flags do not apply to a probe). */
+const DIAL_CONFIG_KEYS = new Set(["chain_id", "moniker", "cometbft_line"]);
 
 /** Parses `40,20,00` into channel bytes (hex, 1–2 digits each, no duplicates, at most 16). */
 export function parseChannels(list: string): Uint8Array {
@@ -75,26 +94,39 @@ export function parseChannels(list: string): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-function parseDialArgs(args: string[]): DialArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "chain-id": { type: "string" },
-        "home": { type: "string" },
-        "node-key": { type: "string" },
-        "moniker": { type: "string" },
-        "timeout": { type: "string" },
-        "channels": { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+/**
+ * Parses `dial`'s arguments with the shared flag parser (so `--chain-id`/`--chain_id`,
+ * `--cometbft-line`/`--cometbft_line` and `--flag=value` work as for every command).
+ * @throws UsageError for a bad, unknown or inapplicable flag.
+ */
+export function parseDialArgs(args: string[]): DialArgs {
+  const parsed = parseConfigArgs(args, {
+    "node-key": { type: "string" },
+    "timeout": { type: "string" },
+    "channels": { type: "string" },
+  });
+  for (const path of Object.keys(parsed.flags)) {
+    if (!DIAL_CONFIG_KEYS.has(path)) {
+      throw new UsageError(
+        `flag ${
+          flagName(path)
+        } does not apply to dial (it takes --chain-id, --cometbft-line, --moniker, --home)`,
+      );
+    }
   }
-  const { values, positionals } = parsed;
+  if (parsed.configPath !== undefined || parsed.warnings.length > 0) {
+    throw new UsageError("dial reads no config file and takes no cometbft start flags");
+  }
+  const values = {
+    "chain-id": parsed.flags.chain_id,
+    "cometbft-line": parsed.flags.cometbft_line,
+    moniker: parsed.flags.moniker,
+    home: parsed.home,
+    "node-key": parsed.values["node-key"] as string | undefined,
+    timeout: parsed.values.timeout as string | undefined,
+    channels: parsed.values.channels as string | undefined,
+  };
+  const positionals = parsed.rest;
   if (positionals.length !== 1) {
     throw new UsageError(`expected exactly one address <id@host:port>, got ${positionals.length}`);
   }
@@ -113,6 +145,14 @@ function parseDialArgs(args: string[]): DialArgs {
     }
   }
   const moniker = values.moniker ?? DEFAULT_DIAL_MONIKER;
+  const line = values["cometbft-line"] ?? DEFAULT_COMETBFT_LINE;
+  if (!isCometbftLineSetting(line)) {
+    throw new UsageError(
+      `--cometbft-line: "${line}" is not a CometBFT line (one of ${
+        COMETBFT_LINE_SETTINGS.join(", ")
+      })`,
+    );
+  }
   return {
     address: positionals[0],
     chainId,
@@ -120,7 +160,22 @@ function parseDialArgs(args: string[]): DialArgs {
     moniker,
     timeoutMs,
     channels: parseChannels(values.channels ?? DEFAULT_DIAL_CHANNELS),
+    line,
   };
+}
+
+/** The NodeInfo the probe sends as `id`: the chosen line's p2p/block protocol and version. */
+export function dialNodeInfo(a: DialArgs, id: string): NodeInfo {
+  const profile = lineProfile(a.line);
+  return makeNodeInfo({
+    id,
+    network: a.chainId,
+    moniker: a.moniker,
+    channels: a.channels,
+    listenAddr: DIAL_LISTEN_ADDR,
+    version: profile.version,
+    protocolVersion: { p2p: profile.p2pProtocol, block: profile.blockProtocol },
+  });
 }
 
 /** Maps a failure to the exit code the README documents. */
@@ -157,13 +212,7 @@ export async function runDial(args: string[], io: DialIO = consoleIO): Promise<n
     const a = parseDialArgs(args);
     const addr = await NetAddress.parse(a.address);
     const nodeKey = a.keyFile !== undefined ? await NodeKey.load(a.keyFile) : NodeKey.generate();
-    const ours = makeNodeInfo({
-      id: nodeKey.id,
-      network: a.chainId,
-      moniker: a.moniker,
-      channels: a.channels,
-      listenAddr: DIAL_LISTEN_ADDR,
-    });
+    const ours = dialNodeInfo(a, nodeKey.id);
     const conn = await dialTcp(addr, { timeoutMs: a.timeoutMs });
     const { secretConn, nodeInfo } = await upgradeOutbound(conn, {
       nodeKey,

@@ -66,6 +66,7 @@ export const CHAIN_OWN_KEYS: ReadonlySet<string> = new Set([
 export interface ChainSpec {
   /** {@link DEFAULT_CHAIN_NAME} for the top level, else the table's NAME. */
   readonly name: string;
+  /** The chain's effective configuration (its table over the top level's). */
   readonly config: Config;
 }
 

@@ -89,6 +89,7 @@ export interface LoadConfigOptions {
 
 /** Output of {@link loadConfig}. */
 export interface LoadConfigResult {
+  /** The effective configuration (of the top level when `chains` is not empty). */
   config: Config;
   /** Unknown keys, tables and environment variables (ignored, not fatal). */
   warnings: string[];

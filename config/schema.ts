@@ -146,53 +146,91 @@ export const DEFAULT_PROTOCOL_APP = 0;
 
 /** The `[p2p.seed]` table. */
 export interface SeedConfig {
+  /** `p2p.seed.disconnect_wait`: how long a seed keeps an inbound peer after answering it. */
   disconnectWaitMs: number;
+  /** `p2p.seed.max_connection`: a seed disconnects peers connected longer than this. */
   maxConnectionMs: number;
+  /** `p2p.seed.crawl_period`: period of the crawl round (dial known addresses, ask for more). */
   crawlPeriodMs: number;
+  /** `p2p.seed.recheck_period`: how often a served address is re-verified live. */
   recheckPeriodMs: number;
+  /** `p2p.seed.address_expiry`: an address unreachable this long is forgotten. */
   addressExpiryMs: number;
+  /** `p2p.seed.verify_workers`: concurrent verification handshakes. */
   verifyWorkers: number;
+  /** `p2p.seed.verify_rate`: verification handshakes started per second at most. */
   verifyRate: number;
+  /** `p2p.seed.crawl_interval`: period of the scheduled network crawl (0 = off). */
   crawlIntervalMs: number;
+  /** `p2p.seed.crawl_concurrency`: concurrent probes of a scheduled crawl. */
   crawlConcurrency: number;
+  /** `p2p.seed.crawl_rate`: probes started per second at most by a scheduled crawl. */
   crawlRate: number;
+  /** `p2p.seed.crawl_depth`: hops a scheduled crawl follows from the address book. */
   crawlDepth: number;
+  /** `p2p.seed.crawl_timeout`: longest one scheduled crawl may run. */
   crawlTimeoutMs: number;
+  /** `p2p.seed.crawl_history`: record each scheduled crawl in the history database. */
   crawlHistory: boolean;
 }
 
 /** The `[p2p]` table: CometBFT's 20 keys, then switchyard's. */
 export interface P2PConfig {
+  /** `p2p.laddr`: `tcp://host:port` the node listens on. */
   laddr: string;
+  /** `p2p.external_address`: the `host:port` advertised to peers ("" = `laddr`). */
   externalAddress: string;
-  /** `id@host:port` entries (syntax checked, not resolved). */
+  /** `p2p.seeds`: `id@host:port` entries (syntax checked, not resolved). */
   seeds: string[];
+  /** `p2p.persistent_peers`: `id@host:port` entries kept connected (redialed). */
   persistentPeers: string[];
-  /** Absolute path. */
+  /** `p2p.addr_book_file`: absolute path of the address book. */
   addrBookFile: string;
+  /** `p2p.addr_book_strict`: keep only routable addresses in the book. */
   addrBookStrict: boolean;
+  /** `p2p.max_num_inbound_peers`. */
   maxNumInboundPeers: number;
+  /** `p2p.max_num_outbound_peers`. */
   maxNumOutboundPeers: number;
+  /** `p2p.unconditional_peer_ids`: IDs admitted past the peer limits. */
   unconditionalPeerIds: string[];
+  /** `p2p.persistent_peers_max_dial_period`: cap of the redial backoff (0 = none). */
   persistentPeersMaxDialPeriodMs: number;
+  /** `p2p.flush_throttle_timeout`: MConnection write batching delay. */
   flushThrottleTimeoutMs: number;
+  /** `p2p.max_packet_msg_payload_size`: bytes per MConnection packet. */
   maxPacketMsgPayloadSize: number;
+  /** `p2p.send_rate`: bytes per second sent to one peer at most. */
   sendRate: number;
+  /** `p2p.recv_rate`: bytes per second read from one peer at most. */
   recvRate: number;
+  /** `p2p.pex`: run the PEX reactor (peer exchange). */
   pex: boolean;
+  /** `p2p.seed_mode`: act as a seed (crawl, answer, hang up). */
   seedMode: boolean;
+  /** `p2p.private_peer_ids`: IDs never gossiped to other peers. */
   privatePeerIds: string[];
+  /** `p2p.allow_duplicate_ip`: admit several peers from one IP. */
   allowDuplicateIp: boolean;
+  /** `p2p.handshake_timeout`: SecretConnection + NodeInfo exchange deadline. */
   handshakeTimeoutMs: number;
+  /** `p2p.dial_timeout`: TCP connect deadline. */
   dialTimeoutMs: number;
+  /** `p2p.ping_interval`: MConnection keep-alive ping period. */
   pingIntervalMs: number;
+  /** `p2p.pong_timeout`: a peer silent this long after a ping is dropped. */
   pongTimeoutMs: number;
+  /** `p2p.reactor_error_redial_cooldown`: pause before redialing a persistent peer a reactor error stopped. */
   reactorErrorRedialCooldownMs: number;
+  /** `p2p.max_pending_handshakes`: inbound handshakes in progress at most. */
   maxPendingHandshakes: number;
+  /** `p2p.max_pending_handshakes_per_ip`: the same, per remote IP. */
   maxPendingHandshakesPerIp: number;
+  /** `p2p.max_waiting_sends_per_peer`: reactor sends that may wait for queue room on one peer. */
   maxWaitingSendsPerPeer: number;
   /** IPs, CIDR ranges and node IDs never connected to. */
   denyList: string[];
+  /** The `[p2p.seed]` table. */
   seed: SeedConfig;
 }
 
@@ -200,20 +238,31 @@ export interface P2PConfig {
 export interface RPCConfig {
   /** `tcp://host:port`, `unix:///path`, or "" (no RPC server). */
   laddr: string;
+  /** `rpc.unsafe`: serve the routes that change state (`dial_seeds`, `dial_peers`). */
   unsafe: boolean;
+  /** `rpc.max_body_bytes`: largest request body. */
   maxBodyBytes: number;
+  /** `rpc.max_request_batch_size`: most calls in one JSON-RPC batch. */
   maxRequestBatchSize: number;
+  /** `rpc.max_open_connections`: concurrent HTTP connections at most. */
   maxOpenConnections: number;
+  /** `rpc.max_header_bytes`: largest request header block. */
   maxHeaderBytes: number;
+  /** `rpc.timeout_broadcast_tx_commit` (accepted for cometbft configs). */
   timeoutBroadcastTxCommitMs: number;
+  /** `rpc.read_timeout`: deadline for reading one request. */
   readTimeoutMs: number;
 }
 
 /** The `[instrumentation]` table. */
 export interface InstrumentationConfig {
+  /** `instrumentation.prometheus`: serve Prometheus metrics. */
   prometheus: boolean;
+  /** `instrumentation.prometheus_listen_addr`: `:port` or `host:port` of the metrics server. */
   prometheusListenAddr: string;
+  /** `instrumentation.max_open_connections`: concurrent metrics connections at most. */
   maxOpenConnections: number;
+  /** `instrumentation.namespace`: metric name prefix. */
   namespace: string;
   /** Per-peer labels on metrics (off by default: cardinality). */
   peerLabels: boolean;
@@ -223,9 +272,13 @@ export interface InstrumentationConfig {
 export interface NodeConfig {
   /** NodeInfo `version`; "" = the `cometbft_line`'s release version. */
   version: string;
+  /** `node.protocol_block`: NodeInfo block protocol (peers must match it). */
   protocolBlock: number;
+  /** `node.protocol_app`: NodeInfo app protocol. */
   protocolApp: number;
+  /** `node.reactors`: the built-in reactors to run. */
   reactors: ReactorName[];
+  /** `node.tx_index`: NodeInfo `other.tx_index`. */
   txIndex: "on" | "off";
 }
 
@@ -233,10 +286,13 @@ export interface NodeConfig {
 export interface Config {
   /** Absolute home directory every relative path was resolved against. */
   home: string;
+  /** `moniker`: the human-readable node name in NodeInfo. */
   moniker: string;
-  /** Absolute path. */
+  /** `node_key_file`: absolute path of the node key. */
   nodeKeyFile: string;
+  /** `log_level`: `info`, or per module (`p2p:debug,*:info`). */
   logLevel: string;
+  /** `log_format`. */
   logFormat: "plain" | "json";
   /** "" = read from {@link Config.genesisFile}. */
   chainId: string;
@@ -244,9 +300,13 @@ export interface Config {
   cometbftLine: CometbftLineSetting;
   /** Absolute path, or "" when unset. */
   genesisFile: string;
+  /** The `[p2p]` table. */
   p2p: P2PConfig;
+  /** The `[rpc]` table. */
   rpc: RPCConfig;
+  /** The `[instrumentation]` table. */
   instrumentation: InstrumentationConfig;
+  /** The `[node]` table. */
   node: NodeConfig;
 }
 

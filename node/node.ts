@@ -9,20 +9,18 @@
  * transport's listener and sockets) → address book saved → metrics server.
  * @module
  */
-import { type Config, enabledReactors, homePaths } from "../config/mod.ts";
-import { removeTempFiles } from "../libs/tempfile.ts";
+import { type Config, enabledReactors } from "../config/mod.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
+import type { Logger as ReactorLogger } from "../p2p/reactor_api.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { idAddressString, NetAddress, NetAddressLookupError } from "../p2p/netaddress.ts";
-import { lineProfile } from "../p2p/cometbft_line.ts";
-import { makeNodeInfo, type NodeInfo } from "../p2p/node_info.ts";
+import type { NodeInfo } from "../p2p/node_info.ts";
 import { AddrBook } from "../p2p/pex/addrbook.ts";
 import { DenyList } from "../p2p/pex/deny_list.ts";
 import { Switch } from "../p2p/switch.ts";
 import { Transport } from "../p2p/transport.ts";
 import { nopMetrics, type P2PMetrics } from "../p2p/metrics.ts";
-import { parseListenAddr, RPCServer, type RPCServerOptions } from "../rpc/server.ts";
-import { DEFAULT_WRITE_TIMEOUT_MS } from "../rpc/http_server.ts";
+import { parseListenAddr, type RPCServer } from "../rpc/server.ts";
 import type { Route } from "../rpc/types.ts";
 import {
   type NodeContext,
@@ -33,9 +31,13 @@ import {
 import { NodeMetrics } from "./metrics.ts";
 import { MetricsServer } from "./metrics_server.ts";
 import { nodeRoutes } from "./rpc_routes.ts";
+import { buildNodeInfo, newRPCServer, removeCrashDebris } from "./node_setup.ts";
+
+export { buildNodeInfo, newRPCServer };
 
 /** Why the node could not start; the message is one line naming the setting at fault. */
 export class NodeStartError extends Error {
+  /** `message`: one line naming the setting at fault. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "NodeStartError";
@@ -44,14 +46,18 @@ export class NodeStartError extends Error {
 
 /** Options of {@link Node.create}. */
 export interface NodeOptions {
+  /** The node's configuration (e.g. `loadConfig(...).config`). */
   config: Config;
   /** The chain ID to advertise (from `resolveChainId`). */
   chainId: string;
   /** Root logger (default: silent). */
-  logger?: Logger;
+  logger?: ReactorLogger;
   /** Use this key instead of loading `node_key_file` (tests). */
   nodeKey?: NodeKey;
-  /** Reactor table (default {@link REACTOR_REGISTRY}). */
+  /**
+   * Reactor table (default {@link REACTOR_REGISTRY}).
+   * @ignore The registry's entry type is not library API yet; the daemon and tests set it.
+   */
   registry?: readonly ReactorEntry[];
   /**
    * One chain of several (`node/multi_node.ts`): start no RPC or metrics server; the caller
@@ -70,15 +76,36 @@ export type NodeState =
 
 /** The assembled node. Build with {@link Node.create}, then {@link start} and {@link stop}. */
 export class Node {
+  /** The configuration it was built from. */
   readonly config: Config;
+  /** The chain ID it advertises. */
   readonly chainId: string;
+  /** Its node key (the node ID is `nodeKey.id`). */
   readonly nodeKey: NodeKey;
+  /**
+   * The p2p transport.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly transport: Transport;
+  /**
+   * The switch.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly sw: Switch;
+  /**
+   * The address book.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly addrBook: AddrBook;
-  /** `p2p.deny_list`, applied by the transport, the switch and PEX. */
+  /**
+   * `p2p.deny_list`, applied by the transport, the switch and PEX.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly denyList: DenyList;
-  /** Real metrics when `instrumentation.prometheus`, else undefined (no-op hooks). */
+  /**
+   * Real metrics when `instrumentation.prometheus`, else undefined (no-op hooks).
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   readonly metrics: NodeMetrics | undefined;
   readonly #log: Logger;
   readonly #p2pLog: Logger;
@@ -290,11 +317,17 @@ export class Node {
   get p2pAddr(): Deno.NetAddr | undefined {
     return this.transport.listenAddr;
   }
-  /** This node's RPC routes (safe and unsafe; the server filters). */
+  /**
+   * This node's RPC routes (safe and unsafe; the server filters).
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   get routes(): readonly Route[] {
     return this.#routes;
   }
-  /** The bound RPC address once started. */
+  /**
+   * The RPC server once started.
+   * @ignore Internal component (the daemon, its RPC routes and tests use it); not library API.
+   */
   get rpcServer(): RPCServer | undefined {
     return this.#rpc;
   }
@@ -449,72 +482,4 @@ export class Node {
       this.#log.error(`Error stopping ${what}`, { err: e });
     }
   }
-}
-
-/** The RPC server for `config.rpc` (one per process: a multi-chain node shares it). */
-export function newRPCServer(config: Config, routes: RPCServerOptions["routes"], log: Logger) {
-  return new RPCServer({
-    laddr: config.rpc.laddr,
-    routes,
-    unsafe: config.rpc.unsafe,
-    maxBodyBytes: config.rpc.maxBodyBytes,
-    maxBatchSize: config.rpc.maxRequestBatchSize,
-    maxOpenConnections: config.rpc.maxOpenConnections,
-    maxHeaderBytes: config.rpc.maxHeaderBytes,
-    readTimeoutMs: config.rpc.readTimeoutMs,
-    writeTimeoutMs: rpcWriteTimeoutMs(config.rpc.timeoutBroadcastTxCommitMs),
-    logger: log.with({ module: "rpc-server" }),
-  });
-}
-
-/**
- * Go `node.startRPC`: the RPC write timeout is the server default (10 s) unless
- * `timeout_broadcast_tx_commit` is not below it; then that + 1 s.
- */
-function rpcWriteTimeoutMs(timeoutBroadcastTxCommitMs: number): number {
-  return DEFAULT_WRITE_TIMEOUT_MS <= timeoutBroadcastTxCommitMs
-    ? timeoutBroadcastTxCommitMs + 1_000
-    : DEFAULT_WRITE_TIMEOUT_MS;
-}
-
-/**
- * Deletes the temp files an interrupted atomic write (`libs/tempfile.ts`) left beside the files
- * the node rewrites: the node key, the address book and the config file. Runs before any of
- * them is read, so no save of ours can be in progress.
- */
-async function removeCrashDebris(config: Config, log: Logger): Promise<void> {
-  const files = [config.nodeKeyFile, config.p2p.addrBookFile, homePaths(config.home).configFile];
-  for (const file of files) {
-    for (const p of await removeTempFiles(file)) {
-      log.info("Removed a temp file left by an interrupted save", { file: p });
-    }
-  }
-}
-
-/**
- * Our NodeInfo from the config (Go `makeNodeInfo`): listen_addr = external_address or laddr;
- * p2p protocol version and default `version` from the config's `cometbft_line`.
- */
-export function buildNodeInfo(
-  config: Config,
-  chainId: string,
-  id: string,
-  channels: Uint8Array | readonly number[],
-): NodeInfo {
-  const line = lineProfile(config.cometbftLine);
-  return makeNodeInfo({
-    id,
-    network: chainId,
-    moniker: config.moniker,
-    channels,
-    listenAddr: config.p2p.externalAddress || config.p2p.laddr,
-    rpcAddress: config.rpc.laddr,
-    version: config.node.version || line.version,
-    txIndex: config.node.txIndex,
-    protocolVersion: {
-      p2p: line.p2pProtocol,
-      block: config.node.protocolBlock,
-      app: config.node.protocolApp,
-    },
-  });
 }

@@ -19,30 +19,22 @@ import { PROTOCOL_VIOLATION_CODES } from "./conn/mconnection_status.ts";
 import type { ByteStream } from "./conn/stream.ts";
 import type { NodeInfo } from "./node_info.ts";
 import type { NetAddress } from "./netaddress.ts";
-import type { ChannelCodec } from "./reactor.ts";
 import type {
   Envelope,
-  InboundEnvelope,
   Peer as PeerContract,
   PeerState,
-  Reactor,
   SendOptions,
   StreamDescriptor,
 } from "./reactor_api.ts";
 import { connectionError, protocolViolation, type StopReason } from "./stop_reason.ts";
+import { type ChannelRoute, PeerReceiver, RECEIVE_DRAIN_TIMEOUT_MS } from "./peer_receive.ts";
 import { nopMetrics, type P2PMetrics, type SendFailureReason } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
 
 /** The abort reason of every peer's quit signal (an AbortError, made once). */
 const PEER_STOPPED = new DOMException("peer stopped", "AbortError");
 
-/**
- * How long a stopping peer waits for a reactor's pending `receive` promise before it is removed
- * anyway (logged): `removePeer` never overlaps a `receive` of the same peer unless a reactor
- * ignores {@link Peer.quitSignal} this long. The longest a `send` waits, so a relaying reactor
- * that awaits its send always fits.
- */
-export const RECEIVE_DRAIN_TIMEOUT_MS = 10_000;
+export { RECEIVE_DRAIN_TIMEOUT_MS };
 
 /** How often the pending-send gauge is sampled (Go's `metricsTickerDuration`). */
 export const METRICS_TICKER_MS = 10_000;
@@ -67,12 +59,7 @@ export interface PeerConn {
   close(): void;
 }
 
-/** Where a received channel's messages go. */
-export interface ChannelRoute {
-  readonly reactor: Reactor;
-  readonly reactorName: string;
-  readonly codec: ChannelCodec;
-}
+export type { ChannelRoute };
 
 /** Everything a {@link Peer} needs from the switch. */
 export interface PeerOptions {
@@ -116,10 +103,7 @@ export class Peer implements PeerContract {
   #stopPromise: Promise<void> | undefined;
   #errored = false;
   #stopRequest: StopReason | undefined;
-  /** The reactor `receive` promise in flight, if any (at most one per peer). */
-  #inflight: Promise<void> | undefined;
-  /** True during the synchronous part of a reactor's `receive` call. */
-  #delivering = false;
+  readonly #receiver: PeerReceiver;
   #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** Remote node ID (equal to the authenticated key's ID). */
@@ -141,10 +125,20 @@ export class Peer implements PeerContract {
     this.#onPeerError = opts.onPeerError;
     this.#metrics = opts.metrics ?? nopMetrics;
     this.#logger = (opts.logger ?? nopLogger).with({ peer: this.id });
+    this.#receiver = new PeerReceiver({
+      peer: this,
+      routes: opts.routes,
+      metrics: this.#metrics,
+      logger: this.#logger,
+      // Nothing is delivered once stopping began or an error was reported: this is what makes
+      // "no receive after removePeer" hold even if the MConnection still has bytes buffered.
+      accepting: () => this.#state === "running" && !this.#errored,
+      fail: (reason) => this.#fail(reason),
+    });
     this.#mconn = new MConnection(
       opts.conn.stream,
       [...opts.channels],
-      (chId, bytes) => this.#deliver(chId, bytes),
+      (chId, bytes) => this.#receiver.deliver(chId, bytes),
       // Unknown channels, malformed or oversized packets and floods are the remote's fault:
       // protocol violations (logged at error, persistent-peer redial after the cooldown).
       (err) =>
@@ -400,61 +394,9 @@ export class Peer implements PeerContract {
     return false;
   }
 
-  /**
-   * Routes one received message to its reactor (Go `createMConnection`'s `onReceive`). When the
-   * reactor returns a promise, so does this (never rejecting): the MConnection reads nothing
-   * more from this peer until it settles. A throw or rejection stops the peer.
-   */
-  #deliver(channelId: number, bytes: Uint8Array): void | Promise<void> {
-    // Nothing is delivered once stopping began or an error was reported: this is what makes
-    // "no receive after removePeer" hold even if the MConnection still has bytes buffered.
-    if (this.#state !== "running" || this.#errored) return;
-    const route = this.#routes.get(channelId);
-    if (route === undefined) {
-      this.#fail(protocolViolation(new Error(`Unknown channel ${channelId.toString(16)}`)));
-      return;
-    }
-    let decoded;
-    try {
-      decoded = route.codec.decode(bytes);
-    } catch (e) {
-      this.#fail(protocolViolation(e as Error, route.reactorName));
-      return;
-    }
-    this.#metrics.peerReceiveBytes(this.id, channelId, decoded.typeLabel, bytes.length);
-    const envelope: InboundEnvelope = decoded.member === undefined
-      ? { channelId, src: this, message: decoded.message }
-      : { channelId, src: this, message: decoded.message, member: decoded.member };
-    let r: void | Promise<void>;
-    // Marked before the call: the synchronous part of an async receive counts as in flight.
-    this.#delivering = true;
-    try {
-      r = route.reactor.receive(envelope);
-    } catch (e) {
-      this.#receiveFailed(e, route.reactorName, channelId);
-      return;
-    } finally {
-      this.#delivering = false;
-    }
-    // Only a thenable is waited for; anything else a reactor returns is ignored.
-    if (r != null && typeof (r as Promise<void>).then === "function") {
-      const p = Promise.resolve(r).then(
-        () => {
-          if (this.#inflight === p) this.#inflight = undefined;
-        },
-        (e) => {
-          if (this.#inflight === p) this.#inflight = undefined;
-          this.#receiveFailed(e, route.reactorName, channelId);
-        },
-      );
-      this.#inflight = p;
-      return p;
-    }
-  }
-
   /** True while a reactor's `receive` promise for this peer is pending. */
   get receiveInFlight(): boolean {
-    return this.#delivering || this.#inflight !== undefined;
+    return this.#receiver.inFlight;
   }
 
   /**
@@ -462,29 +404,7 @@ export class Peer implements PeerContract {
    * {@link RECEIVE_DRAIN_TIMEOUT_MS} (logged). The switch calls it before `removePeer`.
    */
   settleReceive(): Promise<void> {
-    return this.#inflight === undefined ? Promise.resolve() : this.#drainReceive(this.#inflight);
-  }
-
-  async #drainReceive(p: Promise<void>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      p.then(() => false),
-      new Promise<boolean>((resolve) =>
-        timer = setTimeout(() => resolve(true), RECEIVE_DRAIN_TIMEOUT_MS)
-      ),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
-      this.#logger.error("Reactor receive still pending after the peer stopped; removing anyway", {
-        waitedMs: RECEIVE_DRAIN_TIMEOUT_MS,
-      });
-    }
-  }
-
-  #receiveFailed(e: unknown, reactor: string, channel: number): void {
-    const err = e instanceof Error ? e : new Error(String(e));
-    this.#logger.error("Reactor failed to handle a message", { reactor, channel, err });
-    this.#fail(protocolViolation(err, reactor));
+    return this.#receiver.settle();
   }
 
   #fail(reason: StopReason): void {

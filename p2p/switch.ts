@@ -10,15 +10,16 @@
  * Deviations from Go, all deliberate: peers are admitted only after every reactor's `start`
  * resolved, and a failed start leaves the switch stopped (Go runs reactors' OnStart inside a
  * switch already marked running); one peer management per node ID at a time, with a
- * deterministic winner of a cross-dial (`switch_admission.ts`, `switch_add_peer.ts`); peer
- * callbacks may be async and are awaited; a peer that failed to start after `initPeer` gets
- * `removePeer` (Go leaks it); a peer arriving while the switch stops is closed (Go leaves the
- * socket open); a reactor's protocol-violation stop of a persistent peer redials after a
- * cooldown (Go: at once); `broadcast` reports the result per peer ID.
+ * deterministic winner of a cross-dial (`switch_admission.ts`, `switch_add_peer.ts`; the
+ * remove-peer flow is in `switch_remove_peer.ts`); peer callbacks may be async and are
+ * awaited; a peer that failed to start after `initPeer` gets `removePeer` (Go leaks it); a peer
+ * arriving while the switch stops is closed (Go leaves the socket open); a reactor's
+ * protocol-violation stop of a persistent peer redials after a cooldown (Go: at once);
+ * `broadcast` reports the result per peer ID.
  * @module
  */
 import { NotStartedError } from "./errors.ts";
-import { idAddressString, NetAddress } from "./netaddress.ts";
+import { NetAddress } from "./netaddress.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { Peer } from "./peer.ts";
 import { type IPeerSet, PeerSet } from "./peer_set.ts";
@@ -30,13 +31,7 @@ import type {
   StreamDescriptor,
 } from "./reactor_api.ts";
 import { abortableSleep, Reconnector, type Sleep } from "./reconnect.ts";
-import {
-  describeStopReason,
-  GRACEFUL,
-  SHUTDOWN,
-  type StopReason,
-  toStopReason,
-} from "./stop_reason.ts";
+import { GRACEFUL, SHUTDOWN, type StopReason, toStopReason } from "./stop_reason.ts";
 import type { Transport, TransportConn } from "./transport.ts";
 import { nopMetrics, type P2PMetrics } from "./metrics.ts";
 import { type Logger, nopLogger } from "../libs/log.ts";
@@ -60,6 +55,7 @@ import {
 } from "./switch_config.ts";
 import { ReactorStartError, ReactorTable } from "./switch_reactors.ts";
 import { PeerAdmission } from "./switch_add_peer.ts";
+import { PeerRemoval } from "./switch_remove_peer.ts";
 import { PeerClasses } from "./switch_peer_classes.ts";
 
 export { CurrentlyDialingOrExistingAddressError, ReactorStartError, type SwitchAddrBook };
@@ -78,12 +74,12 @@ export class Switch implements ReactorSwitch {
   readonly #table = new ReactorTable();
   readonly #peers = new PeerSet();
   readonly #dialing = new Map<string, NetAddress>();
-  readonly #removals = new WeakMap<Peer, Promise<void>>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #ac = new AbortController();
   readonly #reconnector: Reconnector;
   readonly #classes = new PeerClasses();
   readonly #admission: PeerAdmission;
+  readonly #removal: PeerRemoval;
   #state: SwitchState = "created";
   #acceptLoop: Promise<void> | undefined;
   #starting: Promise<void> | undefined;
@@ -98,6 +94,17 @@ export class Switch implements ReactorSwitch {
     this.#peerFilters = opts.peerFilters ?? [];
     this.#sleep = opts.sleep ?? abortableSleep;
     this.#random = opts.random ?? Math.random;
+    this.#removal = new PeerRemoval({
+      log: this.#log,
+      metrics: this.#metrics,
+      peers: this.#peers,
+      table: this.#table,
+      admission: () => this.#admission,
+      reactorErrorCooldownMs: this.config.reactorErrorCooldownMs,
+      isRunning: () => this.isRunning,
+      track: (p) => this.#track(p),
+      redial: (addr, delayMs) => void this.#track(this.#reconnector.start(addr, delayMs)),
+    });
     this.#admission = new PeerAdmission({
       log: this.#log,
       metrics: this.#metrics,
@@ -112,7 +119,7 @@ export class Switch implements ReactorSwitch {
       starting: () => this.#state === "starting" ? this.#starting : undefined,
       stopPeerForError: (p, reason) => void this.stopPeerForError(p, reason),
       track: (p) => this.#track(p),
-      markRemoved: (p) => this.#removals.set(p, Promise.resolve()),
+      markRemoved: (p) => this.#removal.markRemoved(p),
     });
     this.#reconnector = new Reconnector({
       dial: (addr) => this.#redial(addr),
@@ -287,7 +294,7 @@ export class Switch implements ReactorSwitch {
     // already stopped them and closed the transport).
     const wasRunning = starting !== undefined && await starting.then(() => true, () => false);
     this.#ac.abort(new NotStartedError("switch stopped"));
-    await Promise.all(this.#peers.list().map((p) => this.#stopAndRemovePeer(p, SHUTDOWN)));
+    await Promise.all(this.#peers.list().map((p) => this.#removal.stopAndRemove(p, SHUTDOWN)));
     await this.#drain();
     if (wasRunning) {
       this.#log.debug("Switch: Stopping reactors");
@@ -354,95 +361,23 @@ export class Switch implements ReactorSwitch {
    */
   stopPeerForError(peer: PeerContract, reason: StopReason | Error): Promise<void> {
     const own = this.#own(peer);
-    return this.#whenStopped(own, this.#track(this.#stopPeerForError(own, toStopReason(reason))));
-  }
-
-  async #stopPeerForError(peer: Peer, reason: StopReason): Promise<void> {
-    if (peer.state === "created") {
-      // Called from initPeer: the add-peer flow sees it and does not add the peer.
-      peer.requestStop(reason);
-      return;
-    }
-    if (!peer.isRunning) return;
-    // A peer hanging up or timing out is routine churn (debug); a protocol violation is worth an
-    // operator's attention (error). CometBFT logs both at error, a common operator complaint.
-    const level = reason.kind === "protocol_violation" ? "error" : "debug";
-    this.#log[level]("Stopping peer for error", { peer, err: describeStopReason(reason) });
-    await this.#stopAndRemovePeer(peer, reason);
-    if (!peer.isPersistent || !this.isRunning) return;
-    let addr: NetAddress;
-    if (peer.isOutbound) addr = peer.socketAddr;
-    else {
-      try {
-        addr = await NetAddress.parse(idAddressString(peer.id, peer.nodeInfo.listenAddr));
-      } catch (e) {
-        this.#log.error(
-          "Wanted to reconnect to inbound peer, but self-reported address is wrong",
-          { peer, err: e },
-        );
-        return;
-      }
-    }
-    if (reason.kind === "protocol_violation") {
-      this.#log.info("Persistent peer stopped for a protocol violation; redialing after cooldown", {
-        peer,
-        cooldownMs: this.config.reactorErrorCooldownMs,
-      });
-      this.#track(this.#reconnector.start(addr, this.config.reactorErrorCooldownMs));
-    } else {
-      this.#log.info("Persistent peer stopped for a connection error; redialing now", { peer });
-      this.#track(this.#reconnector.start(addr, 0));
-    }
+    return this.#removal.whenStopped(
+      own,
+      this.#track(this.#removal.stopForError(own, toStopReason(reason))),
+    );
   }
 
   /** Stops `peer` without blame and without redial (seed mode). */
   stopPeerGracefully(peer: PeerContract): Promise<void> {
     this.#log.info("Stopping peer gracefully", { peer });
     const own = this.#own(peer);
-    return this.#whenStopped(own, this.#track(this.#stopAndRemovePeer(own, GRACEFUL)));
-  }
-
-  /**
-   * What a stop call resolves with: the removal, unless a callback of that peer is in flight
-   * (its `addPeer` or `receive`, maybe the very caller, which the removal waits for): then once
-   * the peer is stopped, so a reactor awaiting the stop from inside that callback cannot wait
-   * on itself.
-   */
-  #whenStopped(peer: Peer, removal: Promise<void>): Promise<void> {
-    if (peer.receiveInFlight || this.#admission.isAdding(peer)) {
-      return Promise.race([removal, peer.quit()]);
-    }
-    return removal;
+    return this.#removal.whenStopped(own, this.#track(this.#removal.stopAndRemove(own, GRACEFUL)));
   }
 
   /** The switch's own peer object behind a contract `Peer` (reactors only get ours). */
   #own(peer: PeerContract): Peer {
     if (peer instanceof Peer) return peer;
     throw new TypeError(`not a peer of this switch: ${String(peer)}`);
-  }
-
-  /**
-   * Go's `stopAndRemovePeer`: close the socket (leaving the connection set), stop the peer,
-   * `removePeer` on every reactor, then leave the peer set (last, so a reconnect cannot be
-   * added before every reactor forgot the old connection). Once per peer object.
-   */
-  #stopAndRemovePeer(peer: Peer, reason: StopReason): Promise<void> {
-    let p = this.#removals.get(peer);
-    if (p) return p;
-    p = (async () => {
-      peer.closeConn();
-      await peer.stop();
-      // Every addPeer and receive call of this peer ends before the first removePeer.
-      await this.#admission.adding(peer);
-      await peer.settleReceive();
-      await this.#table.removePeer(peer, reason, this.#table.reactors.keys(), this.#log);
-      if (this.#peers.remove(peer)) {
-        this.#metrics.peersAdd(-1);
-        this.#admission.idFreed(peer.id);
-      } else this.#log.debug("error on peer removal", { peer: peer.id });
-    })();
-    this.#removals.set(peer, p);
-    return p;
   }
 
   // ---- dialing -----------------------------------------------------------------------------

@@ -19,11 +19,9 @@
  * otherwise, the state becomes `failed` and {@link Transport.fatal} resolves (the node exits).
  * @module
  */
-import { type ByteStream, closeQuietly, type RawConn } from "./conn/stream.ts";
-import { RejectedError } from "./errors.ts";
+import { closeQuietly } from "./conn/stream.ts";
 import { NetAddress } from "./netaddress.ts";
 import type { NodeInfo } from "./node_info.ts";
-import type { PeerConn } from "./peer.ts";
 import {
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -43,7 +41,23 @@ import {
   type PendingHandshake,
   SHED_PHASE_BUDGET_MS,
 } from "./transport_admission.ts";
+import {
+  type AcceptResult,
+  type ConnFilter,
+  ConnRejectedError,
+  TrackedSocket,
+  TransportClosedError,
+  TransportConn,
+} from "./transport_conn.ts";
 
+export type { ConnRejectReason, RemoteAddr } from "./transport_conn.ts";
+export {
+  type AcceptResult,
+  type ConnFilter,
+  ConnRejectedError,
+  TransportClosedError,
+  TransportConn,
+};
 export {
   DEFAULT_DIAL_TIMEOUT_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -51,28 +65,6 @@ export {
   HandshakeShedError,
   SHED_PHASE_BUDGET_MS,
 };
-
-/** A deny-list hook: returns a reason to refuse `ip:port`, or undefined to let it through. */
-export type ConnFilter = (ip: string, port: number) => string | undefined;
-
-/** Why a socket was refused before the handshake. */
-export type ConnRejectReason = "duplicate_conn" | "duplicate_ip" | "denied" | "pending_per_ip";
-
-/** A socket refused by a connection filter; the message reads as Go's `ErrRejected`. */
-export class ConnRejectedError extends RejectedError {
-  readonly reason: ConnRejectReason;
-  constructor(reason: ConnRejectReason, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-/** The transport was closed. */
-export class TransportClosedError extends RejectedError {
-  constructor() {
-    super("transport has been closed");
-  }
-}
 
 /** Options of {@link Transport}. */
 export interface TransportOptions {
@@ -96,83 +88,6 @@ export interface TransportOptions {
   handshakeTimeoutMs?: number;
   logger?: Logger;
   metrics?: P2PMetrics;
-}
-
-/** A remote TCP address. */
-export interface RemoteAddr {
-  readonly hostname: string;
-  readonly port: number;
-}
-
-/** One result of the inbound side: an upgraded connection, or why a socket was refused. */
-export type AcceptResult =
-  | { readonly ok: true; readonly conn: TransportConn }
-  | { readonly ok: false; readonly error: Error; readonly remoteAddr: RemoteAddr };
-
-/** An upgraded connection, owned by whoever took it from the transport. */
-export class TransportConn implements PeerConn {
-  readonly stream: ByteStream;
-  readonly nodeInfo: NodeInfo;
-  readonly outbound: boolean;
-  readonly remoteIP: string;
-  readonly remoteAddr: RemoteAddr;
-  readonly socketAddr: NetAddress;
-  readonly #socket: TrackedSocket;
-
-  /** @internal built by the transport. */
-  constructor(
-    socket: TrackedSocket,
-    stream: ByteStream,
-    nodeInfo: NodeInfo,
-    socketAddr: NetAddress,
-  ) {
-    this.#socket = socket;
-    this.stream = stream;
-    this.nodeInfo = nodeInfo;
-    this.outbound = socket.outbound;
-    this.remoteIP = socket.ip;
-    this.remoteAddr = socket.remote;
-    this.socketAddr = socketAddr;
-  }
-
-  /** Closes the encrypted stream and the socket, and drops it from the connection set. */
-  close(): void {
-    closeQuietly(this.stream);
-    this.#socket.close();
-  }
-}
-
-/** A raw socket registered in the transport's connection set until it is closed. */
-class TrackedSocket implements RawConn {
-  #closed = false;
-  readonly key: string;
-  readonly ip: string;
-
-  constructor(
-    readonly conn: Deno.Conn,
-    readonly remote: RemoteAddr,
-    readonly outbound: boolean,
-    private readonly onClose: (s: TrackedSocket) => void,
-  ) {
-    // Canonical IP text, so the duplicate-IP check and NetAddress.ip agree.
-    this.ip = NetAddress.fromIPPort(remote.hostname, remote.port).ip;
-    this.key = `${this.ip.includes(":") ? `[${this.ip}]` : this.ip}:${remote.port}`;
-  }
-  get closed(): boolean {
-    return this.#closed;
-  }
-  read(p: Uint8Array): Promise<number | null> {
-    return this.conn.read(p);
-  }
-  write(p: Uint8Array): Promise<number> {
-    return this.conn.write(p);
-  }
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeQuietly(this.conn);
-    this.onClose(this);
-  }
 }
 
 /** Lifecycle of the transport. */

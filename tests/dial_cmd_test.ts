@@ -1,7 +1,9 @@
 import { assert, assertEquals, assertStringIncludes } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import { ExitCode } from "../cmd/command.ts";
-import { type DialIO, parseChannels, runDial } from "../cmd/dial.ts";
+import { type DialIO, dialNodeInfo, parseChannels, parseDialArgs, runDial } from "../cmd/dial.ts";
+import { UsageError } from "../config/flags.ts";
+import { lineProfile } from "../p2p/cometbft_line.ts";
 import { NodeKey } from "../p2p/key.ts";
 import type { NodeInfo } from "../p2p/node_info.ts";
 import { type UpgradedConn, upgradeInbound } from "../p2p/upgrade.ts";
@@ -163,4 +165,79 @@ Deno.test("dial: bad usage exits 2", async () => {
 
 Deno.test("dial: parseChannels reads hex bytes", () => {
   assertEquals(parseChannels("40,20,0"), Uint8Array.from([0x40, 0x20, 0x00]));
+});
+
+Deno.test("dial: --cometbft-line picks the p2p protocol and version of the NodeInfo it sends", () => {
+  const id = NodeKey.generate().id;
+  const addr = `${id}@127.0.0.1:1`;
+  const expected: Record<string, { p2p: number; version: string }> = {
+    "v0.34": { p2p: 8, version: "0.34.35" },
+    "v0.37": { p2p: 8, version: "0.37.18" },
+    "v0.38": { p2p: 8, version: "0.38.25" },
+    "v1.0": { p2p: 9, version: "1.0.1" },
+    "auto": { p2p: 8, version: "0.38.25" },
+  };
+  for (const [line, want] of Object.entries(expected)) {
+    for (const args of [["--cometbft-line", line], [`--cometbft_line=${line}`]]) {
+      const a = parseDialArgs([addr, "--chain-id", "c", ...args]);
+      assertEquals(a.line, line);
+      const ni = dialNodeInfo(a, id);
+      assertEquals(ni.protocolVersion, { p2p: want.p2p, block: 11, app: 0 }, line);
+      assertEquals(ni.version, want.version, line);
+      assertEquals(ni.version, lineProfile(a.line).version);
+      assertEquals(ni.network, "c");
+      assertEquals(ni.id, id);
+    }
+  }
+  // No flag: the default line (v0.38), as before the flag existed.
+  const plain = dialNodeInfo(parseDialArgs([addr, "--chain-id", "c"]), id);
+  assertEquals(plain.protocolVersion.p2p, 8);
+  assertEquals(plain.version, "0.38.25");
+});
+
+Deno.test("dial: a bad --cometbft-line or a flag dial has no use for is a usage error (exit 2)", async () => {
+  const addr = `${NodeKey.generate().id}@127.0.0.1:1`;
+  for (
+    const [args, msg] of [
+      [["--cometbft-line", "v0.99"], '--cometbft-line: "v0.99" is not a CometBFT line'],
+      [["--cometbft-line"], "needs a value"],
+      [["--p2p.laddr", "tcp://127.0.0.1:0"], "flag --p2p.laddr does not apply to dial"],
+      [["--config", "x.toml"], "dial reads no config file"],
+      [["--bogus"], "unknown flag --bogus"],
+    ] as const
+  ) {
+    let err: unknown;
+    try {
+      parseDialArgs([addr, "--chain-id", "c", ...args]);
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof UsageError, `${args.join(" ")}: ${err}`);
+    assertStringIncludes(err.message, msg);
+    const io = collector();
+    assertEquals(await runDial([addr, "--chain-id", "c", ...args], io), ExitCode.usage);
+    assertEquals(io.stderr.length, 1);
+    assertStringIncludes(io.stderr[0], msg);
+  }
+});
+
+Deno.test("dial --cometbft-line v1.0: the peer receives p2p protocol 9 and version 1.0.1", async () => {
+  const srv = oneShotServer("line-chain");
+  const io = collector();
+  const code = await runDial(
+    [
+      `${serverKey.id}@127.0.0.1:${srv.port}`,
+      "--chain-id",
+      "line-chain",
+      "--cometbft-line",
+      "v1.0",
+    ],
+    io,
+  );
+  const res = await srv.done;
+  assertEquals(code, ExitCode.ok, io.stderr.join("\n"));
+  assert(!(res instanceof Error), `server side failed: ${res}`);
+  assertEquals(res.nodeInfo.protocolVersion.p2p, 9);
+  assertEquals(res.nodeInfo.version, "1.0.1");
+  res.secretConn.close();
 });

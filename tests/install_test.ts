@@ -1,7 +1,9 @@
 /**
- * The documented install (`deno install -g ...` in docs/operating.md, taken from the doc itself)
- * into a temporary root, then the installed `switchyard` run from an unrelated folder:
- * `version`, `init`, and a short `start` on loopback that answers RPC and stops on SIGTERM.
+ * The documented install (the `sh` block under "## Install" in docs/operating.md, taken from the
+ * doc itself) run from a temporary copy of the checkout into a temporary root; the copy is then
+ * deleted and the installed `switchyard` run from an unrelated folder: `version`, `init`, and a
+ * short `start` on loopback that answers RPC and stops on SIGTERM. Proves the command reads
+ * nothing from the checkout at run time.
  */
 import { assert, assertEquals, assertStringIncludes } from "./util/assert.ts";
 import { childEnv, ROOT } from "./util/daemon.ts";
@@ -9,13 +11,27 @@ import { freePort } from "./interop/cometbft.ts";
 import { RpcClient } from "../rpc/client.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 
-/** The install command of docs/operating.md, as argv, for `checkout`. */
-async function documentedInstall(checkout: string): Promise<string[]> {
+/** The install lines of docs/operating.md with `ROOT=` pointed at `root`. */
+async function documentedInstall(root: string): Promise<string> {
   const doc = await Deno.readTextFile(`${ROOT}docs/operating.md`);
-  const line = doc.split("\n").find((l) => l.startsWith("deno install -g "));
-  assert(line !== undefined, "docs/operating.md has a `deno install -g` line");
-  const words = line.replaceAll("<checkout>", checkout.replace(/\/$/, "")).match(/'[^']*'|\S+/g)!;
-  return words.map((w) => w.replace(/^'(.*)'$/, "$1"));
+  const section = doc.slice(doc.indexOf("## Install"));
+  const block = section.match(/```sh\n([\s\S]*?)```/);
+  assert(block !== null, "docs/operating.md has an sh block under ## Install");
+  const lines = block[1].trimEnd().split("\n");
+  assert(lines[0].startsWith("ROOT="), `first install line sets ROOT: ${lines[0]}`);
+  assert(lines.some((l) => l.startsWith("deno install -g ")), "the block runs deno install -g");
+  return [`ROOT='${root}'`, ...lines.slice(1)].join("\n");
+}
+
+/** Copies the checkout's own files (no node_modules, build output, git or local homes). */
+async function copyCheckout(from: string, to: string): Promise<void> {
+  const skip = new Set(["node_modules", "build", ".git", ".home", "tmp"]);
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (skip.has(e.name)) continue;
+    if (e.isDirectory) await copyCheckout(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
 }
 
 async function run(cmd: string, args: string[], cwd: string, signal?: AbortSignal) {
@@ -33,23 +49,23 @@ async function run(cmd: string, args: string[], cwd: string, signal?: AbortSigna
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("deno install -g as documented gives a switchyard command that works anywhere", async () => {
+Deno.test("the documented install gives a switchyard command that works without the checkout", async () => {
   await withTempDir(async (dir) => {
-    const [deno, ...args] = await documentedInstall(ROOT);
-    assertEquals(deno, "deno");
     const root = `${dir}/root`;
+    const copy = `${dir}/checkout-copy`;
     const elsewhere = `${dir}/elsewhere`;
     await Deno.mkdir(elsewhere);
-    const inst = await run(
-      Deno.execPath(),
-      [...args.slice(0, 2), "--root", root, ...args.slice(2)],
-      elsewhere,
-    );
-    assertEquals(inst.code, 0, inst.stderr);
+    await copyCheckout(ROOT.replace(/\/$/, ""), copy);
+    const inst = await run("sh", ["-eu", "-c", await documentedInstall(root)], copy);
+    assertEquals(inst.code, 0, inst.stdout + inst.stderr);
+    await Deno.remove(copy, { recursive: true });
+
     const bin = `${root}/bin/switchyard`;
     const script = await Deno.readTextFile(bin);
     assertStringIncludes(script, "--no-prompt");
     assertStringIncludes(script, "'--allow-env=HOME,SWITCHYARD_*,CMTHOME,CMT_*'");
+    assertStringIncludes(script, `${root}/lib/switchyard/switchyard.js`);
+    assert(!script.includes(copy), `the script names no checkout path: ${script}`);
 
     const version = await run(bin, ["version"], elsewhere);
     assertEquals(version, { code: 0, stdout: "0.9.0\n", stderr: "" });

@@ -2,7 +2,8 @@
  * The PEX address book (CometBFT `p2p/pex/addrbook.go`, spec §9): new/old buckets, bucket hashing,
  * promotion and eviction, bans with typed reasons, and periodic atomic persistence in CometBFT's
  * `addrbook.json` format. Picking and selections are in `addrbook_select.ts`, the typed
- * `addAddress` rejections in `addrbook_errors.ts` (both re-exported here).
+ * `addAddress` rejections in `addrbook_errors.ts` (both re-exported here), the load/save service in
+ * `addrbook_service.ts`.
  *
  * Entries are keyed by node ID. New entries occupy 1–4 of 256 new buckets, old (proven good) ones
  * exactly one of 64 old buckets; a bucket holds up to 65 entries (Go checks "more than 64" before
@@ -12,13 +13,12 @@
  */
 
 import type { NetAddress } from "../netaddress.ts";
-import { AlreadyStartedError, NotStartedError } from "../errors.ts";
 import type { Logger } from "../../libs/log.ts";
 import { nopLogger } from "../../libs/log.ts";
-import { abortableSleep } from "../reconnect.ts";
 import { BucketHasher, NEW_BUCKET_COUNT, newBookKey, OLD_BUCKET_COUNT } from "./bucket.ts";
 import { type BanReason, KnownAddress, MAX_NEW_BUCKETS_PER_ADDRESS } from "./known_address.ts";
-import { type AddrBookSnapshot, loadAddrBookFile, saveAddrBookFile } from "./addrbook_file.ts";
+import type { AddrBookSnapshot } from "./addrbook_file.ts";
+import { AddrBookService, type AddrBookStatus } from "./addrbook_service.ts";
 import {
   AddrBookBannedError,
   AddrBookInvalidAddrError,
@@ -38,6 +38,7 @@ import {
 
 export { BOOK_KEY_HEX_LEN, NEW_BUCKET_COUNT, OLD_BUCKET_COUNT } from "./bucket.ts";
 export type { BanReason } from "./known_address.ts";
+export type { AddrBookStatus } from "./addrbook_service.ts";
 // The error classes and the selection rules live in their own modules; re-exported so callers
 // keep importing the whole book API from here.
 export * from "./addrbook_errors.ts";
@@ -76,12 +77,6 @@ export interface AddrBookOptions {
   saveIntervalMs?: number;
 }
 
-/** Service lifecycle of the book. */
-export type AddrBookStatus =
-  | { readonly code: "inactive" }
-  | { readonly code: "active"; readonly controller: AbortController; readonly loop: Promise<void> }
-  | { readonly code: "stopped" };
-
 /** The address book. Synchronous API; only persistence is async. */
 export class AddrBook {
   readonly filePath: string | undefined;
@@ -90,7 +85,6 @@ export class AddrBook {
   #random: () => number;
   #now: () => number;
   #hashKey: Uint8Array;
-  #saveIntervalMs: number;
   #key = newBookKey();
   #hasher: BucketHasher;
   #ourAddrs = new Set<string>();
@@ -101,7 +95,7 @@ export class AddrBook {
   #bucketsOld: Map<string, KnownAddress>[] = [];
   // Flat per-type lists give O(1) uniform sampling for selections.
   #lists = new SelectionLists();
-  #status: AddrBookStatus = { code: "inactive" };
+  readonly #service: AddrBookService;
 
   constructor(opts: AddrBookOptions = {}) {
     this.filePath = opts.filePath;
@@ -110,9 +104,16 @@ export class AddrBook {
     this.#random = opts.random ?? Math.random;
     this.#now = opts.now ?? Date.now;
     this.#hashKey = opts.hashKey ?? crypto.getRandomValues(new Uint8Array(32));
-    this.#saveIntervalMs = opts.saveIntervalMs ?? DUMP_ADDRESS_INTERVAL_MS;
     this.#hasher = new BucketHasher(this.#key, this.#hashKey, this.routabilityStrict);
     this.#resetBuckets();
+    this.#service = new AddrBookService({
+      filePath: this.filePath,
+      log: this.#log,
+      saveIntervalMs: opts.saveIntervalMs ?? DUMP_ADDRESS_INTERVAL_MS,
+      snapshot: () => this.snapshot(),
+      restore: (snap) => this.restore(snap),
+      size: () => this.size(),
+    });
   }
 
   /** The persisted bucket-placement key (24 hex chars). */
@@ -122,58 +123,24 @@ export class AddrBook {
 
   /** Lifecycle state. */
   get status(): AddrBookStatus {
-    return this.#status;
+    return this.#service.status;
   }
 
-  // ---- service --------------------------------------------------------------------------------
+  // ---- service (addrbook_service.ts) ----------------------------------------------------------
 
   /** Loads the file (missing → empty; corrupt → moved aside) and starts the periodic save. */
-  async start(): Promise<void> {
-    if (this.#status.code !== "inactive") throw new AlreadyStartedError("addrbook already started");
-    if (this.filePath) {
-      const snap = await loadAddrBookFile(this.filePath, this.#log);
-      if (snap) this.restore(snap);
-    }
-    const controller = new AbortController();
-    const loop = this.#saveLoop(controller.signal);
-    this.#status = { code: "active", controller, loop };
+  start(): Promise<void> {
+    return this.#service.start();
   }
 
   /** Stops the periodic save, then saves once more. */
-  async stop(): Promise<void> {
-    const s = this.#status;
-    if (s.code !== "active") throw new NotStartedError("addrbook not started");
-    this.#status = { code: "stopped" };
-    s.controller.abort();
-    await s.loop;
-    await this.save();
+  stop(): Promise<void> {
+    return this.#service.stop();
   }
 
   /** Writes the book atomically to {@link filePath} (no-op without a path). Never throws. */
   save(): Promise<void> {
-    return this.#save("info");
-  }
-
-  /** The periodic save logs at debug: every 2 min is churn, not news. */
-  async #save(level: "debug" | "info"): Promise<void> {
-    if (!this.filePath) return;
-    this.#log[level]("Saving AddrBook to file", { size: this.size() });
-    try {
-      await saveAddrBookFile(this.filePath, this.snapshot());
-    } catch (err) {
-      this.#log.error("Failed to save AddrBook to file", { file: this.filePath, err: String(err) });
-    }
-  }
-
-  async #saveLoop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await abortableSleep(this.#saveIntervalMs, signal);
-      } catch {
-        return; // stopped: stop() saves once more itself
-      }
-      await this.#save("debug");
-    }
+    return this.#service.save();
   }
 
   // ---- our addresses, private IDs -------------------------------------------------------------
