@@ -11,7 +11,7 @@
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
-import { type Daemon, spawnDaemon, waitFor } from "./util/daemon.ts";
+import { type Daemon, fdCount, spawnDaemon, waitFor } from "./util/daemon.ts";
 import { freePort } from "./interop/cometbft.ts";
 import { handshakePeer, pings, rawConnect, waitClosed, writeQuietly } from "./util/hostile.ts";
 import {
@@ -43,20 +43,6 @@ const HTTP_REQUEST = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
 
 function logText(d: Daemon): string[] {
   return d.stdoutLines().filter((l) => l.startsWith("{"));
-}
-
-/**
- * The daemon's open descriptors, listed by `ls`: Deno lets only --allow-all read /proc/<pid>,
- * and the test task runs with narrower permissions.
- */
-async function fdCount(d: Daemon): Promise<number> {
-  const out = await new Deno.Command("ls", {
-    args: ["-1", `/proc/${d.child.pid}/fd`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
-  return new TextDecoder().decode(out.stdout).trim().split("\n").length;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

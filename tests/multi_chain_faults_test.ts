@@ -15,7 +15,7 @@
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
-import { type Daemon, spawnDaemon, waitFor } from "./util/daemon.ts";
+import { type Daemon, fdCount, spawnDaemon, waitFor } from "./util/daemon.ts";
 import {
   handshakePeer,
   type HostilePeer,
@@ -55,17 +55,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function logLines(d: Daemon): string[] {
   return d.stdoutLines().filter((l) => l.startsWith("{"));
-}
-
-/** The daemon's open descriptors (`ls`, as tests/faults_matrix_test.ts explains). */
-async function fdCount(d: Daemon): Promise<number> {
-  const out = await new Deno.Command("ls", {
-    args: ["-1", `/proc/${d.child.pid}/fd`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
-  return new TextDecoder().decode(out.stdout).trim().split("\n").length;
 }
 
 interface ChainEntry {

@@ -18,6 +18,7 @@ import {
   childEnv,
   CLI_PERMS,
   Daemon,
+  fdCount,
   ROOT,
   spawnDaemon,
   START_TIMEOUT_MS,
@@ -71,16 +72,6 @@ async function allRunning(d: Daemon, when: string): Promise<string[]> {
     assert(await listening(portOf(c)), `${when}: chain ${c.name} listens on ${c.listen_addr}`);
   }
   return chains.map((c) => c.name);
-}
-
-async function fdCount(d: Daemon): Promise<number> {
-  const out = await new Deno.Command("ls", {
-    args: ["-1", `/proc/${d.child.pid}/fd`],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
-  return new TextDecoder().decode(out.stdout).trim().split("\n").length;
 }
 
 /** The daemon's resident set (VmRSS, KiB), for the report only. */

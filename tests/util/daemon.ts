@@ -170,6 +170,20 @@ export class Daemon {
   }
 }
 
+/**
+ * The daemon's open descriptors, listed by `ls`: Deno lets only --allow-all read /proc/<pid>,
+ * and the test task runs with narrower permissions.
+ */
+export async function fdCount(d: Daemon): Promise<number> {
+  const out = await new Deno.Command("ls", {
+    args: ["-1", `/proc/${d.child.pid}/fd`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error(`ls /proc/${d.child.pid}/fd failed`);
+  return new TextDecoder().decode(out.stdout).trim().split("\n").length;
+}
+
 /** Options of {@link spawnDaemon}. */
 export interface DaemonOptions {
   /** Further flags after the defaults (later flags win). */
