@@ -64,3 +64,33 @@ Deno.test("merlin: challenge of the SecretConnection vector", async () => {
   t.appendMessage("DH_SECRET", unhex(v.shared.dh_secret));
   assertEquals(hex(t.extractBytes("SECRET_CONNECTION_MAC", 32)), v.shared.challenge);
 });
+
+Deno.test("merlin: a cloned transcript matches a fresh one and stays independent", async () => {
+  const { computeChallenge } = await import("../p2p/conn/secret_handshake.ts");
+  const base = new Transcript("test protocol");
+  const a = base.clone();
+  const b = base.clone();
+  a.appendMessage("some label", "some data");
+  // b diverges from a; neither may disturb the other or the base.
+  b.appendMessage("other label", "other data");
+  assertEquals(
+    hex(a.extractBytes("challenge", 32)),
+    "d5a21972d0d5fe320c0d263fac7fffb8145aa640af6e9bca177c03c7efcf0615",
+  );
+  base.appendMessage("some label", "some data");
+  assertEquals(
+    hex(base.extractBytes("challenge", 32)),
+    "d5a21972d0d5fe320c0d263fac7fffb8145aa640af6e9bca177c03c7efcf0615",
+  );
+  // The handshake's cached start gives the same challenge on every call.
+  const lo = new Uint8Array(32).fill(1);
+  const hi = new Uint8Array(32).fill(2);
+  const dh = new Uint8Array(32).fill(3);
+  const t = new Transcript("TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH");
+  t.appendMessage("EPHEMERAL_LOWER_PUBLIC_KEY", lo);
+  t.appendMessage("EPHEMERAL_UPPER_PUBLIC_KEY", hi);
+  t.appendMessage("DH_SECRET", dh);
+  const want = hex(t.extractBytes("SECRET_CONNECTION_MAC", 32));
+  assertEquals(hex(computeChallenge(lo, hi, dh)), want);
+  assertEquals(hex(computeChallenge(lo, hi, dh)), want);
+});

@@ -20,6 +20,12 @@ const FLAG_K = 0x20;
 
 const encoder = new TextEncoder();
 
+/**
+ * Set while {@link Strobe128.clone} / {@link Transcript.clone} build their copy, so the
+ * constructors skip initialisation work that the copy overwrites anyway.
+ */
+let cloning = false;
+
 /** True when the host stores multi-byte words little-endian (every platform Deno runs on). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -36,6 +42,7 @@ export class Strobe128 {
 
   /** Initialises the state with a protocol label (STROBE "v1.0.2" domain, security 128). */
   constructor(protocolLabel: Uint8Array | string) {
+    if (cloning) return;
     const st = this.#st;
     st.set([1, STROBE_R + 2, 1, 0, 1, 12 * 8], 0);
     st.set(encoder.encode("STROBEv1.0.2"), 6);
@@ -45,9 +52,13 @@ export class Strobe128 {
 
   /** Returns an independent copy of this state. */
   clone(): Strobe128 {
-    // The constructor's work on the empty label is overwritten by the copy below; clone is
-    // rare (tests only), so simplicity wins over the wasted permutation.
-    const out = new Strobe128(new Uint8Array(0));
+    cloning = true;
+    let out: Strobe128;
+    try {
+      out = new Strobe128("");
+    } finally {
+      cloning = false;
+    }
     out.#st.set(this.#st);
     out.#pos = this.#pos;
     out.#posBegin = this.#posBegin;
@@ -97,10 +108,21 @@ export class Strobe128 {
 
   #absorb(data: Uint8Array): void {
     const st = this.#st;
+    let pos = this.#pos;
     for (let i = 0; i < data.length; i++) {
-      st[this.#pos++] ^= data[i];
-      if (this.#pos === STROBE_R) this.#runF();
+      st[pos++] ^= data[i];
+      if (pos === STROBE_R) {
+        this.#pos = pos;
+        this.#runF();
+        pos = 0;
+      }
     }
+    this.#pos = pos;
+  }
+
+  #absorbByte(b: number): void {
+    this.#st[this.#pos++] ^= b;
+    if (this.#pos === STROBE_R) this.#runF();
   }
 
   #overwrite(data: Uint8Array): void {
@@ -132,7 +154,8 @@ export class Strobe128 {
     const old = this.#posBegin;
     this.#posBegin = this.#pos + 1;
     this.#curFlags = flags;
-    this.#absorb(Uint8Array.of(old, flags));
+    this.#absorbByte(old);
+    this.#absorbByte(flags);
     const forceF = (flags & (FLAG_C | FLAG_K)) !== 0;
     if (forceF && this.#pos !== 0) this.#runF();
   }
@@ -145,24 +168,60 @@ function swap32(a: Uint32Array): void {
   }
 }
 
+/** Scratch for {@link le32}: absorbed at once, so one buffer serves every call. */
+const le32Buf = new Uint8Array(4);
+
 function le32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
+  le32Buf[0] = n & 0xff;
+  le32Buf[1] = (n >>> 8) & 0xff;
+  le32Buf[2] = (n >>> 16) & 0xff;
+  le32Buf[3] = (n >>> 24) & 0xff;
+  return le32Buf;
 }
 
+/** Encoded string labels (transcripts reuse a handful of constant labels). */
+const labelCache = new Map<string, Uint8Array>();
+
 function bytesOf(s: Uint8Array | string): Uint8Array {
-  return typeof s === "string" ? encoder.encode(s) : s;
+  if (typeof s !== "string") return s;
+  let b = labelCache.get(s);
+  if (b === undefined) {
+    b = encoder.encode(s);
+    // Bounded: labels are program constants, but a caller could pass messages as strings.
+    if (labelCache.size < 64) labelCache.set(s, b);
+  }
+  return b;
 }
 
 /** A Merlin v1.0 transcript: labelled, length-framed STROBE-128 operations. */
 export class Transcript {
-  readonly #strobe: Strobe128;
+  #strobe: Strobe128;
 
   /** Starts a transcript for an application, as `NewTranscript(appLabel)`. */
   constructor(appLabel: Uint8Array | string) {
+    if (cloning) {
+      this.#strobe = undefined as unknown as Strobe128; // set by clone()
+      return;
+    }
     this.#strobe = new Strobe128("Merlin v1.0");
     this.appendMessage("dom-sep", appLabel);
+  }
+
+  /**
+   * An independent copy of this transcript. A protocol whose transcripts all start alike keeps
+   * one started transcript and clones it, skipping the shared prefix's permutations.
+   */
+  clone(): Transcript {
+    const strobe = this.#strobe.clone();
+    cloning = true;
+    let out: Transcript;
+    try {
+      out = new Transcript("");
+    } finally {
+      cloning = false;
+    }
+    out.#strobe = strobe;
+    return out;
   }
 
   /** Appends a labelled message. */

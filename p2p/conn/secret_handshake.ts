@@ -76,9 +76,16 @@ export function sortEphemeralKeys(
   return locIsLeast ? { lo: local, hi: remote, locIsLeast } : { lo: remote, hi: local, locIsLeast };
 }
 
+/**
+ * The transcript after its constant start (app label), made once: each handshake clones it
+ * instead of redoing the STROBE set-up and the domain separator.
+ */
+let baseTranscript: Transcript | undefined;
+
 /** The Merlin challenge both sides sign (§3.1 steps 5, 7, 9). */
 export function computeChallenge(lo: Uint8Array, hi: Uint8Array, dh: Uint8Array): Uint8Array {
-  const t = new Transcript(TRANSCRIPT_APP_LABEL);
+  baseTranscript ??= new Transcript(TRANSCRIPT_APP_LABEL);
+  const t = baseTranscript.clone();
   t.appendMessage(LABEL_EPH_LOWER, lo);
   t.appendMessage(LABEL_EPH_UPPER, hi);
   t.appendMessage(LABEL_DH_SECRET, dh);
