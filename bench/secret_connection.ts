@@ -20,6 +20,7 @@ import { buildGoPeer, hasGo } from "../tests/interop/go_peer.ts";
 import process from "node:process";
 import { readProcCpuMs, spawnReadyChild } from "./util/proc.ts";
 import { v8FlagsArgs } from "./util/node_flags.ts";
+import { receiveBulk, sendBulk } from "./util/sc_bulk.ts";
 
 type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-native" | "hs-sc" | "hs-sc-ni";
 
@@ -102,18 +103,7 @@ async function serve(mode: Mode, conn: Deno.TcpConn, signer: Signer, ni?: NodeIn
       await stream.read(new Uint8Array(1)).catch(() => null);
       return;
     }
-    const buf = new Uint8Array(256 * 1024);
-    let got = 0;
-    let total = -1;
-    while (total < 0 || got < total) {
-      const n = await stream.read(buf);
-      if (n === null) break;
-      if (total < 0 && got + n >= 8) {
-        total = Number(new DataView(buf.buffer, 0, 8).getBigUint64(0, true));
-      }
-      got += n;
-    }
-    await stream.write(Uint8Array.of(1));
+    await receiveBulk(stream);
   } finally {
     stream.close();
   }
@@ -149,14 +139,10 @@ async function oursBulk(mode: Mode, signer: Signer): Promise<Bulk> {
     const data = new Uint8Array(WRITE_SIZE);
     crypto.getRandomValues(data.subarray(0, 65536));
     const total = BULK_MB * WRITE_SIZE;
-    const header = new Uint8Array(8);
-    new DataView(header.buffer).setBigUint64(0, BigInt(total + 8), true);
     const recv0 = readProcCpuMs(c.pid);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await stream.write(header);
-    for (let sent = 0; sent < total; sent += WRITE_SIZE) await stream.write(data);
-    await stream.read(new Uint8Array(1));
+    await sendBulk(stream, total, data);
     const dt = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const recvMs = readProcCpuMs(c.pid) - recv0;
