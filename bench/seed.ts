@@ -55,6 +55,9 @@ interface LevelResult {
 interface SeedResult {
   levels: LevelResult[];
   idleRssKiB: number;
+  /** Idle RSS split: private anonymous memory and file-backed (shared executable) pages. */
+  idleAnonKiB: number;
+  idleFileKiB: number;
   peakRssKiB: number;
 }
 
@@ -78,7 +81,8 @@ async function runLevel(seed: NetAddress, pid: number, level: number): Promise<L
 
 async function runSeed(name: string, child: ReadyChild): Promise<SeedResult> {
   const addr = NetAddress.parseNoLookup(String(child.ready.addr));
-  const idleRssKiB = readProcMemory(child.pid).rssKiB;
+  const idle = readProcMemory(child.pid);
+  const idleRssKiB = idle.rssKiB;
   const levels: LevelResult[] = [];
   try {
     for (const level of LEVELS) {
@@ -96,7 +100,13 @@ async function runSeed(name: string, child: ReadyChild): Promise<SeedResult> {
       // Let the seed finish removing the last peers before the next level.
       await new Promise((r) => setTimeout(r, 300));
     }
-    return { levels, idleRssKiB, peakRssKiB: readProcMemory(child.pid).hwmKiB };
+    return {
+      levels,
+      idleRssKiB,
+      idleAnonKiB: idle.anonKiB,
+      idleFileKiB: idle.fileKiB,
+      peakRssKiB: readProcMemory(child.pid).hwmKiB,
+    };
   } finally {
     await child.stop();
   }
@@ -210,6 +220,17 @@ async function main(): Promise<void> {
         1,
       ),
     );
+    for (const [name, k] of [["anon", "idleAnonKiB"], ["file", "idleFileKiB"]] as const) {
+      console.log(
+        line(
+          `seed RSS idle, ${name}`,
+          ours.map((x) => toMiB(x[k])),
+          go.map((x) => toMiB(x[k])),
+          "MiB",
+          1,
+        ),
+      );
+    }
     console.log(
       line(
         "seed RSS peak",

@@ -8,20 +8,31 @@
 /** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on every Linux we target). */
 const CLOCK_TICKS_PER_SEC = 100;
 
-/** Memory of a process in KiB: resident now (VmRSS) and its peak (VmHWM). */
+/**
+ * Memory of a process in KiB: resident now (VmRSS), its peak (VmHWM), and the resident split
+ * into private anonymous memory (RssAnon: heaps, stacks) and file-backed pages (RssFile: the
+ * mapped executable and libraries, shared with every other process running the same binary).
+ */
 export interface ProcMemory {
   rssKiB: number;
   hwmKiB: number;
+  anonKiB: number;
+  fileKiB: number;
 }
 
-/** Reads VmRSS and VmHWM of `pid` from `/proc/<pid>/status`. */
+/** Reads VmRSS, VmHWM, RssAnon and RssFile of `pid` from `/proc/<pid>/status`. */
 export function readProcMemory(pid: number): ProcMemory {
   const text = Deno.readTextFileSync(`/proc/${pid}/status`);
   const field = (name: string) => {
     const m = text.match(new RegExp(`^${name}:\\s+(\\d+) kB`, "m"));
     return m ? Number(m[1]) : NaN;
   };
-  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+  return {
+    rssKiB: field("VmRSS"),
+    hwmKiB: field("VmHWM"),
+    anonKiB: field("RssAnon"),
+    fileKiB: field("RssFile"),
+  };
 }
 
 /**
