@@ -59,8 +59,12 @@ export class SealedStream implements ByteStream {
   #badFrame = false;
   /** Consecutive socket reads that filled all the room they were given (more is waiting). */
   #fills = 0;
-  /** Decrypted bytes of the current frame not yet delivered (a view into the opener's frame). */
-  #pending: Uint8Array = new Uint8Array(0);
+  /**
+   * `[pendAt, pendEnd)` of `rbuf`: decrypted bytes of the current frame not yet delivered.
+   * Offsets rather than a view, so delivering a frame allocates nothing beyond its copy.
+   */
+  #pendAt = 0;
+  #pendEnd = 0;
   #reading = false;
   /** Tail of the write queue: each write waits for the previous one, so frames never interleave. */
   #writeTail: Promise<void> = Promise.resolve();
@@ -96,12 +100,12 @@ export class SealedStream implements ByteStream {
     try {
       let n = 0;
       while (n < p.length) {
-        if (this.#pending.length === 0) {
+        if (this.#pendAt === this.#pendEnd) {
           if (this.#rstart < this.#ropen) {
             const at = this.#rstart;
             this.#rstart += SEALED_FRAME_SIZE;
-            const len = openedFrameLength(this.#rbuf, at);
-            this.#pending = this.#rbuf.subarray(at + DATA_LEN_SIZE, at + DATA_LEN_SIZE + len);
+            this.#pendAt = at + DATA_LEN_SIZE;
+            this.#pendEnd = this.#pendAt + openedFrameLength(this.#rbuf, at);
             continue;
           }
           if (this.#badFrame) {
@@ -116,9 +120,9 @@ export class SealedStream implements ByteStream {
           if (!(await this.#fill())) return null;
           continue;
         }
-        const k = Math.min(this.#pending.length, p.length - n);
-        p.set(k === this.#pending.length ? this.#pending : this.#pending.subarray(0, k), n);
-        this.#pending = this.#pending.subarray(k);
+        const k = Math.min(this.#pendEnd - this.#pendAt, p.length - n);
+        p.set(this.#rbuf.subarray(this.#pendAt, this.#pendAt + k), n);
+        this.#pendAt += k;
         n += k;
       }
       return n;
