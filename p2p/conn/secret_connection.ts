@@ -71,20 +71,6 @@ export interface SecretConnectionOptions {
   onAuthPhase?: () => void;
 }
 
-/** Reads one uvarint, one byte at a time (never reads past it), as Go's protoio reader does. */
-async function readUvarint(readByte: () => Promise<number>): Promise<number> {
-  let x = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    const b = await readByte();
-    x += (b & 0x7f) * mul;
-    if (b < 0x80) return x;
-    mul *= 128;
-    if (x > MAX_HANDSHAKE_MSG_SIZE) break; // already too large: no need to read the rest
-  }
-  throw new MessageTooLargeError("handshake message length varint overflows the limit");
-}
-
 /** Reads exactly `p.length` bytes, or throws ConnectionClosedError at EOF. */
 async function readFull(
   read: (p: Uint8Array) => Promise<number | null>,
@@ -98,34 +84,25 @@ async function readFull(
   }
 }
 
-/** Reads one length-delimited handshake message (max 1 MiB) without reading past it. */
-async function readDelimited(read: (p: Uint8Array) => Promise<number | null>): Promise<Uint8Array> {
-  const one = new Uint8Array(1);
-  const len = await readUvarint(async () => {
-    await readFull(read, one);
-    return one[0];
-  });
-  if (len > MAX_HANDSHAKE_MSG_SIZE) {
-    throw new MessageTooLargeError(
-      `handshake message of ${len} bytes exceeds ${MAX_HANDSHAKE_MSG_SIZE}`,
-    );
-  }
-  const body = new Uint8Array(len);
-  await readFull(read, body);
-  return body;
-}
-
 /** Size of a valid ephemeral-key message on the wire: `22 0a 20` ‖ 32-byte key. */
 const EPH_MSG_SIZE = 35;
+/**
+ * Smallest valid AuthSigMessage on the wire: a 1-byte length and a 102-byte body (an Ed25519 key
+ * of 32 bytes and a signature of 64 with their tags and lengths; any other encoding is longer).
+ */
+const AUTH_SIG_MSG_MIN_SIZE = 103;
 
 /**
- * Reads the peer's delimited ephemeral-key message in as few socket reads as possible (usually
- * one, where {@link readDelimited} needs two). Reading up to 35 bytes at once never reads past a
- * message that can be valid: one carrying a 32-byte key is at least 35 bytes long, so only a
- * message that will be rejected anyway can be shorter than what was read.
+ * Reads one length-delimited handshake message (max 1 MiB) in as few reads as possible (usually
+ * one, where a byte-at-a-time varint read needs two or more). Asking for `minWire` bytes at once
+ * never reads past a message that can be valid, since every valid one is at least that long:
+ * only a message that will be rejected anyway can be shorter than what was read.
  */
-async function readEphemeralDelimited(conn: RawConn): Promise<Uint8Array> {
-  const head = new Uint8Array(EPH_MSG_SIZE);
+async function readDelimitedEager(
+  read: (p: Uint8Array) => Promise<number | null>,
+  minWire: number,
+): Promise<Uint8Array> {
+  const head = new Uint8Array(minWire);
   let got = 0;
   let len = 0;
   let mul = 1;
@@ -140,10 +117,10 @@ async function readEphemeralDelimited(conn: RawConn): Promise<Uint8Array> {
             `handshake message of ${len} bytes exceeds ${MAX_HANDSHAKE_MSG_SIZE}`,
           );
         }
-        if (vlen + len <= got) return head.slice(vlen, vlen + len);
+        if (vlen + len <= got) return head.subarray(vlen, vlen + len);
         const body = new Uint8Array(len);
         body.set(head.subarray(vlen, got));
-        await readFull((p) => conn.read(p), body.subarray(got - vlen));
+        await readFull(read, body.subarray(got - vlen));
         return body;
       }
       mul *= 128;
@@ -151,7 +128,7 @@ async function readEphemeralDelimited(conn: RawConn): Promise<Uint8Array> {
         throw new MessageTooLargeError("handshake message length varint overflows the limit");
       }
     }
-    const n = await conn.read(head.subarray(got));
+    const n = await read(head.subarray(got));
     if (n === null) throw new ConnectionClosedError("peer closed the connection mid-handshake");
     got += n;
   }
@@ -265,7 +242,7 @@ export class SecretConnection implements ByteStream {
     if (!opts.ephemeralPrivateKey) refillEphemeralStash();
     const remEphBody = await sendAndReceive(
       sendEph,
-      readEphemeralDelimited(conn),
+      readDelimitedEager((p) => conn.read(p), EPH_MSG_SIZE),
       abort,
     );
     const remEph = parseEphemeralMessage(remEphBody);
@@ -282,7 +259,7 @@ export class SecretConnection implements ByteStream {
     const sig = await key.sign(challenge);
     const authBody = await sendAndReceive(
       stream.write(encodeAuthSigMessage(key.pubKey, sig)),
-      readDelimited((p) => stream.read(p)),
+      readDelimitedEager((p) => stream.read(p), AUTH_SIG_MSG_MIN_SIZE),
       abort,
     );
     const remote = parseAuthSigMessage(authBody);
