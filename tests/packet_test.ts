@@ -146,3 +146,22 @@ Deno.test("packet: decode rejects malformed and unknown packets", () => {
     assertThrows(() => decodePacket(unhex(h)), PacketDecodeError);
   }
 });
+
+Deno.test("packet: decodePacketInto reads a body inside a larger buffer, reusing one cursor", async () => {
+  const { decodePacketInto, newPacketCursor, PACKET_MSG, PACKET_PING } = await import(
+    "../p2p/conn/packet.ts"
+  );
+  const body = encodePacketMsg(0x30, true, Uint8Array.of(7, 8, 9));
+  const buf = new Uint8Array(5 + body.length + 4).fill(0xff);
+  buf.set(body, 5);
+  const c = newPacketCursor();
+  decodePacketInto(buf, 5, 5 + body.length, c);
+  assertEquals([c.kind, c.channelId, c.eof], [PACKET_MSG, 0x30, true]);
+  assertEquals(Array.from(buf.subarray(c.dataStart, c.dataEnd)), [7, 8, 9]);
+  // The same cursor, a ping next: nothing of the message is left to mislead.
+  buf.set(PING_BODY, 1);
+  decodePacketInto(buf, 1, 1 + PING_BODY.length, c);
+  assertEquals(c.kind, PACKET_PING);
+  // The bytes after `end` are never read: a body cut short fails, though the buffer goes on.
+  assertThrows(() => decodePacketInto(buf, 5, 5 + body.length - 1, c), PacketDecodeError);
+});

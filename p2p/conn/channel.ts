@@ -152,7 +152,9 @@ export class Channel {
     const remaining = msg.length - this.#sendingOff;
     let end: number;
     if (remaining <= this.#maxChunk) {
-      end = writePacketMsg(buf, off, this.desc.id, true, msg.subarray(this.#sendingOff));
+      // A message in one packet (the common case) is written without a view of it.
+      const data = this.#sendingOff === 0 ? msg : msg.subarray(this.#sendingOff);
+      end = writePacketMsg(buf, off, this.desc.id, true, data);
       this.#sending = null;
       this.#sendingOff = 0;
     } else {
@@ -169,13 +171,21 @@ export class Channel {
    * receiver may keep) or null. Throws {@link RecvCapacityError} on overflow.
    */
   recvPacketMsg(eof: boolean, data: Uint8Array): Uint8Array | null {
-    const total = this.#recvLen + data.length;
+    return this.recvPacketMsgFrom(eof, data, 0, data.length);
+  }
+
+  /**
+   * {@link recvPacketMsg} of the data `buf[start, end)` (the receive routine's hot path: no view
+   * is made for a message that fits one packet).
+   */
+  recvPacketMsgFrom(eof: boolean, buf: Uint8Array, start: number, end: number): Uint8Array | null {
+    const total = this.#recvLen + (end - start);
     if (total > this.desc.recvMessageCapacity) {
       throw new RecvCapacityError(this.desc.id, this.desc.recvMessageCapacity, total);
     }
-    if (eof && this.#recvLen === 0) return data.slice();
+    if (eof && this.#recvLen === 0) return buf.slice(start, end);
     if (total > this.#recvBuf.length) this.#growRecvBuf(total);
-    this.#recvBuf.set(data, this.#recvLen);
+    this.#recvBuf.set(buf.subarray(start, end), this.#recvLen);
     this.#recvLen = total;
     if (!eof) return null;
     const msg = this.#recvBuf.slice(0, total);

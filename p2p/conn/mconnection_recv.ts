@@ -15,7 +15,14 @@ import type { Channel } from "./channel.ts";
 import { RecvCapacityError } from "./channel.ts";
 import { borrowBuffer, returnBuffer } from "./buffer_pool.ts";
 import type { FlowMonitor } from "./flowrate.ts";
-import { decodePacket, PacketDecodeError } from "./packet.ts";
+import {
+  decodePacketInto,
+  newPacketCursor,
+  PACKET_MSG,
+  PACKET_PING,
+  PACKET_PONG,
+  PacketDecodeError,
+} from "./packet.ts";
 import type { ByteStream } from "./stream.ts";
 import type { MConnectionErrorReason } from "./mconnection_status.ts";
 
@@ -66,6 +73,8 @@ export class Receiver {
   readonly #log: Logger;
   /** The read buffer in use by the receive routine. */
   #readBuf: Uint8Array = EMPTY;
+  /** The decoded packet, reused for every packet (decoding allocates nothing). */
+  readonly #pkt = newPacketCursor();
   // Ping/pong flood accounting: count within the window that started at #pingWindowStart.
   #pingWindowStart = 0;
   #pingCount = 0;
@@ -152,10 +161,9 @@ export class Receiver {
             await this.#monitor.limit(this.#recvRate, signal);
             if (signal.aborted) return;
           }
-          const body = buf.subarray(p, p + len);
           this.#monitor.update(p + len - start); // prefix + body, as Go counts
           start = p + len;
-          if (!this.#handlePacket(body)) return;
+          if (!this.#handlePacket(buf, p, p + len)) return;
           if (this.#pending !== undefined) {
             const p = this.#pending;
             this.#pending = undefined;
@@ -231,27 +239,28 @@ export class Receiver {
   }
 
   /** Dispatches one Packet body; returns false when the connection must stop. */
-  #handlePacket(body: Uint8Array): boolean {
-    let pkt;
+  #handlePacket(buf: Uint8Array, start: number, end: number): boolean {
+    const pkt = this.#pkt;
     try {
-      pkt = decodePacket(body);
+      decodePacketInto(buf, start, end, pkt);
     } catch (err) {
       const detail = err instanceof PacketDecodeError ? err.message : String(err);
       this.#host.fail({ code: "bad_packet", detail });
       return false;
     }
-    if (pkt.kind !== "msg" && this.#pingFlood()) return false;
+    if (pkt.kind !== PACKET_MSG && this.#pingFlood()) return false;
     switch (pkt.kind) {
-      case "ping":
+      case PACKET_PING:
         this.#log.debug("Receive Ping");
         // One pong answers a burst of pings that arrive before the send routine runs.
         this.#host.requestPong();
         return true;
-      case "pong":
+      case PACKET_PONG:
         this.#log.debug("Receive Pong");
         this.#host.pongReceived();
         return true;
-      case "msg": {
+      default: {
+        // PACKET_MSG: decodePacketInto sets no other kind.
         const ch = pkt.channelId >= 0 && pkt.channelId <= 255
           ? this.#host.channel(pkt.channelId)
           : undefined;
@@ -261,7 +270,7 @@ export class Receiver {
         }
         let msg: Uint8Array | null;
         try {
-          msg = ch.recvPacketMsg(pkt.eof, pkt.data);
+          msg = ch.recvPacketMsgFrom(pkt.eof, buf, pkt.dataStart, pkt.dataEnd);
         } catch (err) {
           if (err instanceof RecvCapacityError) {
             this.#host.fail({

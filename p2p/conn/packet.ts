@@ -40,6 +40,29 @@ export type DecodedPacket =
   | { kind: "pong" }
   | { kind: "msg"; channelId: number; eof: boolean; data: Uint8Array };
 
+/** Packet kinds of a {@link PacketCursor}. */
+export const PACKET_PING = 1;
+export const PACKET_PONG = 2;
+export const PACKET_MSG = 3;
+
+/**
+ * A decoded Packet as plain fields, filled in place by {@link decodePacketInto}: the receive
+ * routine reuses one per connection, so decoding a packet allocates nothing. For a PacketMsg,
+ * the data is `buf[dataStart, dataEnd)` of the buffer decoded.
+ */
+export interface PacketCursor {
+  kind: number;
+  channelId: number;
+  eof: boolean;
+  dataStart: number;
+  dataEnd: number;
+}
+
+/** A fresh {@link PacketCursor} to reuse across {@link decodePacketInto} calls. */
+export function newPacketCursor(): PacketCursor {
+  return { kind: 0, channelId: 0, eof: false, dataStart: 0, dataEnd: 0 };
+}
+
 // `uvarintSize` is the framing layer's (same encoding); re-exported for the packet API.
 export { uvarintSize };
 
@@ -224,10 +247,32 @@ function skipMessage(end: number): void {
  * when no known oneof member is present. For PacketMsg, `data` is a subarray of `body`.
  */
 export function decodePacket(body: Uint8Array): DecodedPacket {
-  src = body;
-  pos = 0;
-  const end = body.length;
-  let result: DecodedPacket | null = null;
+  const c = newPacketCursor();
+  decodePacketInto(body, 0, body.length, c);
+  if (c.kind === PACKET_PING) return { kind: "ping" };
+  if (c.kind === PACKET_PONG) return { kind: "pong" };
+  return {
+    kind: "msg",
+    channelId: c.channelId,
+    eof: c.eof,
+    data: body.subarray(c.dataStart, c.dataEnd),
+  };
+}
+
+/**
+ * {@link decodePacket} of the body `buf[start, end)` into `out` (the hot path: no allocation;
+ * `out`'s data offsets index `buf`). As protobuf, a later oneof member replaces an earlier one.
+ * Throws {@link PacketDecodeError}; `out` is then undefined.
+ */
+export function decodePacketInto(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: PacketCursor,
+): void {
+  src = buf;
+  pos = start;
+  out.kind = 0;
   try {
     while (pos < end) {
       const tag = readTag(end);
@@ -241,12 +286,12 @@ export function decodePacket(body: Uint8Array): DecodedPacket {
         const subEnd = pos + len;
         if (field === 1) {
           skipMessage(subEnd);
-          result = { kind: "ping" };
+          out.kind = PACKET_PING;
         } else if (field === 2) {
           skipMessage(subEnd);
-          result = { kind: "pong" };
+          out.kind = PACKET_PONG;
         } else {
-          result = decodePacketMsg(subEnd);
+          decodePacketMsg(subEnd, out);
         }
         pos = subEnd;
       } else {
@@ -256,16 +301,16 @@ export function decodePacket(body: Uint8Array): DecodedPacket {
   } finally {
     src = EMPTY;
   }
-  if (result === null) throw new PacketDecodeError("unknown packet type (no oneof member set)");
-  return result;
+  if (out.kind === 0) throw new PacketDecodeError("unknown packet type (no oneof member set)");
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
-function decodePacketMsg(end: number): DecodedPacket {
+function decodePacketMsg(end: number, out: PacketCursor): void {
   let channelId = 0;
   let eof = false;
-  let data: Uint8Array = EMPTY;
+  let dataStart = 0;
+  let dataEnd = 0;
   while (pos < end) {
     const tag = readTag(end);
     const field = tag >>> 3;
@@ -279,13 +324,18 @@ function decodePacketMsg(end: number): DecodedPacket {
     } else if (field === 3) {
       if (wireType !== 2) throw new PacketDecodeError(`wrong wire type ${wireType} for data`);
       const len = readLength(end);
-      data = src.subarray(pos, pos + len);
+      dataStart = pos;
+      dataEnd = pos + len;
       pos += len;
     } else {
       skipField(wireType, end);
     }
   }
-  return { kind: "msg", channelId, eof, data };
+  out.kind = PACKET_MSG;
+  out.channelId = channelId;
+  out.eof = eof;
+  out.dataStart = dataStart;
+  out.dataEnd = dataEnd;
 }
 
 /** Reads a varint (up to 10 bytes) and reports whether any of its 64 bits is set. */
