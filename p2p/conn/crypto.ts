@@ -397,6 +397,12 @@ export function hkdfSha256Noble(ikm: Uint8Array, length: number): Uint8Array {
 export function ed25519PubKeyToId(pub: Uint8Array): string {
   const h = sha256(pub);
   let s = "";
-  for (let i = 0; i < 20; i++) s += h[i].toString(16).padStart(2, "0");
+  for (let i = 0; i < 20; i++) s += HEX_BYTE[h[i]];
   return s;
 }
+
+/** Two lowercase hex digits of every byte value (IDs are made once per handshake). */
+const HEX_BYTE: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => b.toString(16).padStart(2, "0"),
+);

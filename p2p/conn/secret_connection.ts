@@ -143,14 +143,18 @@ async function sendAndReceive<T>(
   receive: Promise<T>,
   abort: (e: unknown) => void,
 ): Promise<T> {
-  const onErr = (e: unknown) => {
-    abort(e);
+  // Whichever fails first closes the socket, which ends the other op too.
+  send.catch(abort);
+  receive.catch(abort);
+  let value: T;
+  try {
+    value = await receive;
+  } catch (e) {
+    await send.catch(() => {}); // settled before we return: no op outlives the handshake step
     throw e;
-  };
-  const [s, r] = await Promise.allSettled([send.catch(onErr), receive.catch(onErr)]);
-  if (r.status === "rejected") throw r.reason;
-  if (s.status === "rejected") throw s.reason;
-  return r.value;
+  }
+  await send;
+  return value;
 }
 
 /** Maps anything thrown during the handshake to a typed error. */
