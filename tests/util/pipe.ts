@@ -9,29 +9,7 @@
  * @module
  */
 import type { ByteStream, RawConn } from "../../p2p/conn/stream.ts";
-
-interface Waiter {
-  resolve(): void;
-}
-
-/** One direction of a pipe: a queue of chunks and at most one waiting reader. */
-class Channel {
-  chunks: Uint8Array[] = [];
-  /** Writer side closed: EOF after the queue drains. */
-  eof = false;
-  waiter: Waiter | null = null;
-
-  push(p: Uint8Array): void {
-    this.chunks.push(p.slice());
-    this.wake();
-  }
-
-  wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.resolve();
-  }
-}
+import { ChunkQueue } from "./chunk_queue.ts";
 
 /** Counters a test can assert on. */
 export interface PipeStats {
@@ -46,25 +24,20 @@ class PipeEnd {
   readonly stats: PipeStats = { writes: 0, bytesWritten: 0 };
   peer!: PipeEnd;
 
-  constructor(readonly inbound: Channel, readonly outbound: Channel, readonly maxWrite: number) {}
+  constructor(
+    readonly inbound: ChunkQueue,
+    readonly outbound: ChunkQueue,
+    readonly maxWrite: number,
+  ) {}
 
   async read(p: Uint8Array): Promise<number | null> {
     for (;;) {
       if (this.closed) throw new Deno.errors.BadResource("pipe end is closed");
-      const q = this.inbound;
-      if (q.chunks.length > 0) {
-        const head = q.chunks[0];
-        const n = Math.min(head.length, p.length);
-        p.set(head.subarray(0, n));
-        if (n === head.length) q.chunks.shift();
-        else q.chunks[0] = head.subarray(n);
-        return n;
-      }
-      if (q.eof) return null;
+      const n = this.inbound.take(p);
+      if (n !== undefined) return n;
+      if (this.inbound.eof) return null;
       if (p.length === 0) return 0;
-      await new Promise<void>((resolve) => {
-        q.waiter = { resolve };
-      });
+      await this.inbound.wait();
     }
   }
 
@@ -144,8 +117,8 @@ export class PipeConn implements RawConn {
 }
 
 function makeEnds(maxWrite: number): [PipeEnd, PipeEnd] {
-  const ab = new Channel();
-  const ba = new Channel();
+  const ab = new ChunkQueue();
+  const ba = new ChunkQueue();
   const a = new PipeEnd(ba, ab, maxWrite);
   const b = new PipeEnd(ab, ba, maxWrite);
   a.peer = b;
