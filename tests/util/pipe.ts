@@ -63,8 +63,12 @@ class PipeEnd {
   }
 }
 
-/** A {@link ByteStream} end of an in-memory pipe, with write counters. */
-export class PipeStream implements ByteStream {
+/**
+ * What both kinds of pipe end share: the counters, close state, reads and close. Only `write`
+ * differs (all bytes for a ByteStream, possibly fewer for a RawConn), so only it is left to the
+ * subclasses.
+ */
+abstract class PipeEndBase {
   constructor(readonly end: PipeEnd) {}
   /** Counters of this end's writes. */
   get stats(): PipeStats {
@@ -77,6 +81,13 @@ export class PipeStream implements ByteStream {
   read(p: Uint8Array): Promise<number | null> {
     return this.end.read(p);
   }
+  close(): void {
+    this.end.close();
+  }
+}
+
+/** A {@link ByteStream} end of an in-memory pipe, with write counters. */
+export class PipeStream extends PipeEndBase implements ByteStream {
   write(p: Uint8Array): Promise<void> {
     try {
       this.end.writeSome(p);
@@ -85,34 +96,16 @@ export class PipeStream implements ByteStream {
       return Promise.reject(err);
     }
   }
-  close(): void {
-    this.end.close();
-  }
 }
 
 /** A {@link RawConn} end of an in-memory pipe; writes may be partial (`maxWriteBytes`). */
-export class PipeConn implements RawConn {
-  constructor(readonly end: PipeEnd) {}
-  /** Counters of this end's writes. */
-  get stats(): PipeStats {
-    return this.end.stats;
-  }
-  /** Whether `close()` was called on this end. */
-  get closed(): boolean {
-    return this.end.closed;
-  }
-  read(p: Uint8Array): Promise<number | null> {
-    return this.end.read(p);
-  }
+export class PipeConn extends PipeEndBase implements RawConn {
   write(p: Uint8Array): Promise<number> {
     try {
       return Promise.resolve(this.end.writeSome(p));
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-  close(): void {
-    this.end.close();
   }
 }
 
