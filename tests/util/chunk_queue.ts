@@ -20,6 +20,12 @@ export class ChunkQueue {
     this.wake();
   }
 
+  /** The writer's side closed: EOF once the queue drains; wakes the waiting reader to see it. */
+  end(): void {
+    this.eof = true;
+    this.wake();
+  }
+
   /** Wakes the waiting reader, if any, to look at the queue and the ends' state again. */
   wake(): void {
     const w = this.#waiter;

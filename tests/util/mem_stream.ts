@@ -44,8 +44,7 @@ export class MemStream implements ByteStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.outbound.eof = true;
-    this.outbound.wake();
+    this.outbound.end();
     this.inbound.wake();
     this.unstall();
   }

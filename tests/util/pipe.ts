@@ -56,8 +56,7 @@ class PipeEnd {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.outbound.eof = true;
-    this.outbound.wake();
+    this.outbound.end();
     // Wake our own pending reader so it observes the local close.
     this.inbound.wake();
   }
