@@ -17,19 +17,15 @@
  * Run: deno run --allow-all bench/idle_peers.ts [--peers=N] [--reps=N]
  * @module
  */
-import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
-import { makeNodeInfo } from "../p2p/node_info.ts";
 import { closeQuietly } from "../p2p/conn/stream.ts";
-import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
+import { connectClients } from "./util/handshake_clients.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const PEERS = Number(arg("peers") ?? 1000);
-/** Handshakes in flight at once from the client process. */
-const CLIENT_CONCURRENCY = 32;
 /** Settling time after the last peer was added, before the sample. */
 const SETTLE_MS = 1_000;
 const SELF = new URL(import.meta.url).pathname;
@@ -153,28 +149,7 @@ async function debugMemory(): Promise<void> {
 
 async function clients(target: string, n: number): Promise<void> {
   const addr = NetAddress.parseNoLookup(target);
-  const conns: { close(): void }[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      next++;
-      const key = NodeKey.generate();
-      const raw = await dialTcp(addr);
-      const { secretConn } = await upgradeOutbound(raw, {
-        nodeKey: key,
-        nodeInfo: makeNodeInfo({
-          id: key.id,
-          network: "test-chain",
-          moniker: "idle",
-          channels: [0x70],
-          listenAddr: "tcp://127.0.0.1:1",
-        }),
-        dialedId: addr.id,
-      });
-      conns.push(secretConn);
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENT_CONCURRENCY }, worker));
+  const conns = await connectClients(addr, n, { moniker: "idle", channels: [0x70] });
   console.log(`CONNECTED ${conns.length}`);
   for await (const _ of Deno.stdin.readable) { /* hold until the parent closes stdin */ }
   for (const c of conns) closeQuietly(c);

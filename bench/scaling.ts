@@ -13,16 +13,14 @@
  * Run: deno run --allow-all bench/scaling.ts [--quick] [--sizes=10,100,500]
  * @module
  */
-import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
-import { makeNodeInfo } from "../p2p/node_info.ts";
 import { type ByteStream, closeQuietly } from "../p2p/conn/stream.ts";
 import { delimitedPacketMsgSize, writePacketMsg } from "../p2p/conn/packet.ts";
-import { dialTcp, upgradeOutbound } from "../p2p/upgrade.ts";
 import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { readProcCpuMs, readProcMemory, spawnReadyChild } from "./util/proc.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
+import { connectClients } from "./util/handshake_clients.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = Deno.args.includes("--quick");
@@ -33,7 +31,6 @@ const SETTLE_MS = 2_000;
 const MSG_SIZE = 256;
 const INTERVAL_MS = 100;
 const CH = 0x70;
-const CLIENT_CONCURRENCY = 32;
 /** Every client run ends by itself after this long (bounded even if the parent dies). */
 const CLIENT_MAX_MS = 60_000;
 const SELF = new URL(import.meta.url).pathname;
@@ -65,28 +62,7 @@ async function clients(target: string, n: number): Promise<void> {
   bv.set([0x0a, 0x80 | (MSG_SIZE & 0x7f), MSG_SIZE >> 7]);
   const wire = new Uint8Array(delimitedPacketMsgSize(CH, true, bv.length));
   writePacketMsg(wire, 0, CH, true, bv);
-  const conns: ByteStream[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < n) {
-      next++;
-      const key = NodeKey.generate();
-      const raw = await dialTcp(addr);
-      const { secretConn } = await upgradeOutbound(raw, {
-        nodeKey: key,
-        nodeInfo: makeNodeInfo({
-          id: key.id,
-          network: "test-chain",
-          moniker: "load",
-          channels: [CH],
-          listenAddr: "tcp://127.0.0.1:1",
-        }),
-        dialedId: addr.id,
-      });
-      conns.push(secretConn);
-    }
-  };
-  await Promise.all(Array.from({ length: CLIENT_CONCURRENCY }, worker));
+  const conns: ByteStream[] = await connectClients(addr, n, { moniker: "load", channels: [CH] });
   console.log(JSON.stringify({ event: "ready", connected: conns.length }));
   const stop = AbortSignal.any([
     AbortSignal.timeout(CLIENT_MAX_MS),

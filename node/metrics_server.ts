@@ -140,3 +140,24 @@ export class MetricsServer {
     }
   }
 }
+
+/**
+ * The metrics server for a node's `[instrumentation]` settings (`prometheus_listen_addr`,
+ * `max_open_connections`), serving `source`, started. Node and MultiNode both run one this way
+ * (each then watches its `fatal`); the callers decide whether one runs at all.
+ * @throws MetricsListenError for a bad address or one already in use.
+ */
+export function startMetricsServer(
+  ins: { readonly prometheusListenAddr: string; readonly maxOpenConnections: number },
+  source: MetricsSourceText,
+  logger: Logger,
+): MetricsServer {
+  const server = new MetricsServer({
+    listenAddr: ins.prometheusListenAddr,
+    source,
+    maxOpenConnections: ins.maxOpenConnections,
+    logger,
+  });
+  server.start();
+  return server;
+}

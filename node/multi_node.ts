@@ -25,7 +25,7 @@ import type { RPCServer } from "../rpc/server.ts";
 import { ChainsMetrics } from "./chain_metrics.ts";
 import { type ChainInfo, multiChainRoutes, type RouteChain } from "./chain_routes.ts";
 import type { NodeMetrics } from "./metrics.ts";
-import { MetricsServer } from "./metrics_server.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import { newRPCServer, Node, NodeStartError } from "./node.ts";
 import { planReload, processWideChanges, type ReloadReport } from "./reload.ts";
 
@@ -182,13 +182,8 @@ export class MultiNode {
     try {
       const ins = this.config.instrumentation;
       if (ins.prometheus && ins.prometheusListenAddr !== "") {
-        this.#metricsServer = new MetricsServer({
-          listenAddr: ins.prometheusListenAddr,
-          source: new ChainsMetrics(() => this.#metrics()),
-          maxOpenConnections: ins.maxOpenConnections,
-          logger: this.#log,
-        });
-        this.#metricsServer.start();
+        const source = new ChainsMetrics(() => this.#metrics());
+        this.#metricsServer = startMetricsServer(ins, source, this.#log);
         this.#watchFatal("Metrics server", this.#metricsServer.fatal);
       }
       if (this.config.rpc.laddr !== "") {

@@ -29,7 +29,7 @@ import {
   selectReactors,
 } from "../reactors/registry.ts";
 import { NodeMetrics } from "./metrics.ts";
-import { MetricsServer } from "./metrics_server.ts";
+import { type MetricsServer, startMetricsServer } from "./metrics_server.ts";
 import { nodeRoutes } from "./rpc_routes.ts";
 import { buildNodeInfo, newRPCServer, removeCrashDebris } from "./node_setup.ts";
 
@@ -360,13 +360,7 @@ export class Node {
     const { config } = this;
     const ins = config.instrumentation;
     if (this.metrics && ins.prometheusListenAddr !== "" && !this.#embedded) {
-      this.#metricsServer = new MetricsServer({
-        listenAddr: ins.prometheusListenAddr,
-        source: this.metrics,
-        maxOpenConnections: ins.maxOpenConnections,
-        logger: this.#log,
-      });
-      this.#metricsServer.start();
+      this.#metricsServer = startMetricsServer(ins, this.metrics, this.#log);
       this.#watchFatal("Metrics server", this.#metricsServer.fatal);
     }
     if (config.rpc.laddr !== "" && !this.#embedded) {

@@ -22,6 +22,7 @@
  */
 import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
+import { eventually } from "./util/eventually.ts";
 import { type CometbftNode, freePort, startCometbft } from "./interop/cometbft.ts";
 import { LINE_BINARIES, lineTest } from "./interop/lines.ts";
 import { buildConfig, type RawValue } from "../config/mod.ts";
@@ -43,23 +44,8 @@ const START_ATTEMPTS = 3;
 /** Bound of every wait on the Go nodes (they connect and make blocks within seconds). */
 const WAIT_MS = 60_000;
 
-/** Polls `probe` every 250 ms until it returns a value other than undefined. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Bounds of every {@link eventually} here: {@link WAIT_MS}, polled every 250 ms. */
+const POLL = { timeoutMs: WAIT_MS, pollMs: 250 };
 
 const when = (ok: boolean) => Promise.resolve(ok ? true : undefined);
 
@@ -180,12 +166,17 @@ for (const { b, setting } of runs) {
 
         // 2. We learn W1 from their seed.
         const w1Addr = NetAddress.parseNoLookup(w1.address);
-        await eventually("W1 learnt from the Go seed", () => when(n.addrBook.hasAddress(w1Addr)));
+        await eventually(
+          "W1 learnt from the Go seed",
+          () => when(n.addrBook.hasAddress(w1Addr)),
+          POLL,
+        );
 
         // 4. (start) The persistent connection to V.
         const vPeer = await eventually<Peer>(
           "V connected",
           () => Promise.resolve(n.sw.peers().get(v.id)),
+          POLL,
         );
 
         // 3. W2's only seed is us: it dials us, gets addresses, dials V or W1 itself.
@@ -197,22 +188,23 @@ for (const { b, setting } of runs) {
             (await w2.netInfo()).peers.some((p) =>
               p.is_outbound && (p.node_info.id === v.id || p.node_info.id === w1.id)
             ),
-          ));
+          ), POLL);
 
         // 5. Heights observed.
         const h0 = await eventually("a height from V", () => {
           const h = watcher.peerState(v.id)?.height ?? 0n;
           return Promise.resolve(h > 0n ? h : undefined);
-        });
+        }, POLL);
         await eventually(
           "V's height rising",
           () => when((watcher.peerState(v.id)?.height ?? 0n) > h0),
+          POLL,
         );
 
         // 6. A tx through our relay, committed by the line's chain.
         const key = `line${b.line.replace(/\W/g, "")}`;
         relay.checkTx(new TextEncoder().encode(`${key}=ok`));
-        assertEquals(await eventually("tx committed by V", () => kvQuery(v, key)), "ok");
+        assertEquals(await eventually("tx committed by V", () => kvQuery(v, key), POLL), "ok");
 
         // 4. (end) Two of our ping periods later: the very same peer, never stopped.
         await new Promise((r) => setTimeout(r, HOLD_MS));

@@ -10,6 +10,7 @@
  * watcher's per-peer state directly.
  */
 import { assert, assertEquals } from "./util/assert.ts";
+import { eventually } from "./util/eventually.ts";
 import {
   type CometbftNode,
   CometbftRpcError,
@@ -23,28 +24,6 @@ import { ConsensusWatcher, type HeightEvent } from "../reactors/consensus_watche
 import { TxRelay } from "../reactors/tx_relay.ts";
 import { broadcastTxCommand } from "../cmd/broadcast_tx.ts";
 import { ExitCode } from "../cmd/command.ts";
-
-/** Bounded wait for a condition checked by polling (a Go node's RPC, for instance). */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** `abci_query` for a kvstore key; the value as text, or undefined while absent. */
 async function kvQuery(node: CometbftNode, key: string): Promise<string | undefined> {

@@ -5,42 +5,17 @@
  * (python3: SO_LINGER 0 and source addresses 127.1.x.y). Bounded; nothing asserts on time.
  */
 import { assert, assertEquals } from "./util/assert.ts";
-import { NodeKey } from "../p2p/key.ts";
-import { NetAddress } from "../p2p/netaddress.ts";
-import { makeNodeInfo } from "../p2p/node_info.ts";
+import { makeTransport } from "./util/transport_harness.ts";
 import {
   type AcceptResult,
   ConnRejectedError,
   HandshakeShedError,
-  Transport,
-  type TransportOptions,
+  type Transport,
 } from "../p2p/transport.ts";
 import { rstConnects, startStalls } from "./util/socket_clients.ts";
 import { spawnDaemon } from "./util/daemon.ts";
 import { handshakePeer } from "./util/hostile.ts";
 import { withTempDir } from "./util/temp_dir.ts";
-
-interface T {
-  t: Transport;
-  key: NodeKey;
-  addr: NetAddress;
-}
-
-function make(opts: Partial<TransportOptions> = {}, listen = true): T {
-  const key = NodeKey.generate();
-  const t = new Transport({
-    nodeKey: key,
-    nodeInfo: makeNodeInfo({ id: key.id, network: "net", moniker: "m", channels: [0x20] }),
-    allowDuplicateIP: true,
-    ...opts,
-  });
-  let port = 0;
-  if (listen) {
-    port = t.listen({ hostname: "127.0.0.1", port: 0 }).port;
-    t.nodeInfo = { ...t.nodeInfo, listenAddr: `tcp://127.0.0.1:${port}` };
-  }
-  return { t, key, addr: NetAddress.fromIPPort("127.0.0.1", port, key.id) };
-}
 
 /** Takes every accept result until the transport closes; closes upgraded connections. */
 function drain(t: Transport, into: AcceptResult[]): Promise<void> {
@@ -55,8 +30,8 @@ function drain(t: Transport, into: AcceptResult[]): Promise<void> {
 }
 
 Deno.test("transport: connections reset before the first read do not end the accept loop", async () => {
-  const a = make();
-  const b = make({}, false);
+  const a = makeTransport();
+  const b = makeTransport({}, false);
   const results: AcceptResult[] = [];
   const draining = drain(a.t, results);
   try {
@@ -76,8 +51,8 @@ Deno.test("transport: connections reset before the first read do not end the acc
 });
 
 Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not keep 10 honest peers out", async () => {
-  const a = make();
-  const b = make({}, false);
+  const a = makeTransport();
+  const b = makeTransport({}, false);
   const results: AcceptResult[] = [];
   const draining = drain(a.t, results);
   const stalls = await startStalls({
@@ -114,8 +89,8 @@ Deno.test("transport: 1,000 partial handshakes from 127.1.x.y that stall do not 
 });
 
 Deno.test("transport: one IP gets at most maxPendingHandshakesPerIP handshakes; its stalled ones make way", async () => {
-  const a = make({ maxPendingHandshakesPerIP: 2 });
-  const b = make({}, false);
+  const a = makeTransport({ maxPendingHandshakesPerIP: 2 });
+  const b = makeTransport({}, false);
   const results: AcceptResult[] = [];
   const draining = drain(a.t, results);
   const stalls = await startStalls({ port: a.addr.port, count: 6, spread: false, holdSeconds: 20 });

@@ -1,37 +1,10 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./util/assert.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { NetAddress } from "../p2p/netaddress.ts";
-import { makeNodeInfo } from "../p2p/node_info.ts";
-import {
-  type AcceptResult,
-  ConnRejectedError,
-  Transport,
-  type TransportOptions,
-} from "../p2p/transport.ts";
+import { makeTransport } from "./util/transport_harness.ts";
+import { type AcceptResult, ConnRejectedError, type Transport } from "../p2p/transport.ts";
 import { DialFailedError, HandshakeError } from "../p2p/errors.ts";
 import { waitFor } from "./util/p2p_harness.ts";
-
-interface T {
-  t: Transport;
-  key: NodeKey;
-  addr: NetAddress;
-}
-
-function make(opts: Partial<TransportOptions> = {}, listen = true): T {
-  const key = NodeKey.generate();
-  const t = new Transport({
-    nodeKey: key,
-    nodeInfo: makeNodeInfo({ id: key.id, network: "net", moniker: "m", channels: [0x20] }),
-    allowDuplicateIP: true,
-    ...opts,
-  });
-  let port = 0;
-  if (listen) {
-    port = t.listen({ hostname: "127.0.0.1", port: 0 }).port;
-    t.nodeInfo = { ...t.nodeInfo, listenAddr: `tcp://127.0.0.1:${port}` };
-  }
-  return { t, key, addr: NetAddress.fromIPPort("127.0.0.1", port, key.id) };
-}
 
 async function nextResult(t: Transport): Promise<AcceptResult> {
   const r = await t.accept();
@@ -40,8 +13,8 @@ async function nextResult(t: Transport): Promise<AcceptResult> {
 }
 
 Deno.test("transport: dial + accept yield upgraded connections with the right addresses", async () => {
-  const a = make();
-  const b = make({}, false);
+  const a = makeTransport();
+  const b = makeTransport({}, false);
   try {
     const out = await b.t.dial(a.addr);
     const r = await nextResult(a.t);
@@ -66,8 +39,8 @@ Deno.test("transport: dial + accept yield upgraded connections with the right ad
 });
 
 Deno.test("transport: at the pending-handshake cap, a silent handshake gives its slot to a new connection", async () => {
-  const a = make({ handshakeTimeoutMs: 300, maxPendingHandshakes: 1 });
-  const b = make({}, false);
+  const a = makeTransport({ handshakeTimeoutMs: 300, maxPendingHandshakes: 1 });
+  const b = makeTransport({}, false);
   // A raw socket that never speaks: its handshake stalls until the 300 ms deadline.
   const stall = await Deno.connect({ hostname: "127.0.0.1", port: a.addr.port });
   try {
@@ -88,8 +61,8 @@ Deno.test("transport: at the pending-handshake cap, a silent handshake gives its
 });
 
 Deno.test("transport: without a pending cap, a stalled handshake does not delay a good one", async () => {
-  const a = make({ handshakeTimeoutMs: 2000 });
-  const b = make({}, false);
+  const a = makeTransport({ handshakeTimeoutMs: 2000 });
+  const b = makeTransport({}, false);
   const stall = await Deno.connect({ hostname: "127.0.0.1", port: a.addr.port });
   try {
     const out = await b.t.dial(a.addr);
@@ -105,10 +78,10 @@ Deno.test("transport: without a pending cap, a stalled handshake does not delay 
 });
 
 Deno.test("transport: listener cap holds extra connections in the backlog", async () => {
-  const a = make({ maxIncomingConnections: 1 });
-  const b = make({}, false);
-  const c = make({}, false);
-  const e = make({ handshakeTimeoutMs: 300 }, false);
+  const a = makeTransport({ maxIncomingConnections: 1 });
+  const b = makeTransport({}, false);
+  const c = makeTransport({}, false);
+  const e = makeTransport({ handshakeTimeoutMs: 300 }, false);
   try {
     const first = await b.t.dial(a.addr);
     const r = await nextResult(a.t);
@@ -134,10 +107,12 @@ Deno.test("transport: listener cap holds extra connections in the backlog", asyn
 });
 
 Deno.test("transport: duplicate IP and deny-list filters reject before the handshake", async () => {
-  const a = make({ allowDuplicateIP: false });
-  const b = make({}, false);
-  const c = make({}, false);
-  const d = make({ connFilter: (ip, port) => ip === "127.0.0.1" ? `denied ${port}` : undefined });
+  const a = makeTransport({ allowDuplicateIP: false });
+  const b = makeTransport({}, false);
+  const c = makeTransport({}, false);
+  const d = makeTransport({
+    connFilter: (ip, port) => ip === "127.0.0.1" ? `denied ${port}` : undefined,
+  });
   try {
     const ok = await b.t.dial(a.addr);
     const r1 = await nextResult(a.t);
@@ -165,8 +140,8 @@ Deno.test("transport: duplicate IP and deny-list filters reject before the hands
 });
 
 Deno.test("transport: dialing a closed port fails fast; a wrong ID fails the handshake", async () => {
-  const a = make();
-  const b = make({}, false);
+  const a = makeTransport();
+  const b = makeTransport({}, false);
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const closedPort = l.addr.port;
   l.close();
@@ -187,8 +162,8 @@ Deno.test("transport: dialing a closed port fails fast; a wrong ID fails the han
 });
 
 Deno.test("transport: close ends the accept loop and closes undelivered connections", async () => {
-  const a = make();
-  const b = make({}, false);
+  const a = makeTransport();
+  const b = makeTransport({}, false);
   const out = await b.t.dial(a.addr);
   await waitFor(() => a.t.numPendingHandshakes === 0, "inbound upgrade finished");
   assertEquals(a.t.numConnections, 1);

@@ -12,12 +12,18 @@
  *
  * Any failure stops the connection and reports one typed {@link MConnectionError} to `onError`.
  * The receive routine lives in `mconnection_recv.ts`, the send routine's buffer and scheduler in
- * `mconnection_send.ts`; every name exported here before that split still is.
+ * `mconnection_send.ts`, the settings and their defaults in `mconnection_config.ts`; every name
+ * exported here before those splits still is.
  * @module
  */
 import { type Logger, nopLogger } from "../../libs/log.ts";
 import { AlreadyStartedError, InvalidParametersError } from "../errors.ts";
 import { Channel, type ChannelDescriptor, fillDefaults } from "./channel.ts";
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type MConnConfig,
+  resolveMConnConfig,
+} from "./mconnection_config.ts";
 import { Receiver } from "./mconnection_recv.ts";
 import {
   MIN_WRITE_BUFFER_SIZE,
@@ -54,51 +60,21 @@ export {
   MConnectionError,
   type MConnectionErrorReason,
 } from "./mconnection_status.ts";
+export {
+  DEFAULT_FLUSH_THROTTLE_MS,
+  DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
+  DEFAULT_MAX_WAITING_SENDS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PONG_TIMEOUT_MS,
+  DEFAULT_RATE_BPS,
+  DEFAULT_SEND_TIMEOUT_MS,
+  defaultMConnConfig,
+  type MConnConfig,
+} from "./mconnection_config.ts";
 export { PING_FLOOD_LIMIT, PING_FLOOD_WINDOW_MS } from "./mconnection_recv.ts";
 
-/** Default largest data chunk per PacketMsg (Go `defaultMaxPacketMsgPayloadSize`). */
-export const DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE = 1024;
-/** Default send/receive rate in B/s (CometBFT config `send_rate` / `recv_rate`). */
-export const DEFAULT_RATE_BPS = 5_120_000;
-/** Default flush throttle (config `flush_throttle_timeout`). */
-export const DEFAULT_FLUSH_THROTTLE_MS = 100;
-/** Default ping interval (Go `defaultPingInterval`). */
-export const DEFAULT_PING_INTERVAL_MS = 60_000;
-/** Default pong timeout (Go `defaultPongTimeout`). */
-export const DEFAULT_PONG_TIMEOUT_MS = 45_000;
-/** How long `send` waits for queue room (Go `defaultSendTimeout`). */
-export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
-/**
- * Default bound on the senders waiting for queue room on one connection, all channels together
- * (ours; Go has one goroutine per blocked `Send` and no bound): past it, `send` resolves false at
- * once instead of queueing one more waiter (config `p2p.max_waiting_sends_per_peer`).
- */
-export const DEFAULT_MAX_WAITING_SENDS = 1024;
 /** Period of the `recentlySent` decay (Go `updateStats`). */
 const UPDATE_STATS_MS = 2000;
-
-/** MConnection settings (Go `MConnConfig`); durations in ms, rates in B/s (0 = unlimited). */
-export interface MConnConfig {
-  sendRate: number;
-  recvRate: number;
-  maxPacketMsgPayloadSize: number;
-  flushThrottleMs: number;
-  pingIntervalMs: number;
-  pongTimeoutMs: number;
-  /** Senders that may wait for queue room at once (see {@link DEFAULT_MAX_WAITING_SENDS}). */
-  maxWaitingSends: number;
-}
-
-/** Defaults as a v0.38 node configures them (config.toml values, not the `conn` package's). */
-export const defaultMConnConfig: Readonly<MConnConfig> = Object.freeze({
-  sendRate: DEFAULT_RATE_BPS,
-  recvRate: DEFAULT_RATE_BPS,
-  maxPacketMsgPayloadSize: DEFAULT_MAX_PACKET_MSG_PAYLOAD_SIZE,
-  flushThrottleMs: DEFAULT_FLUSH_THROTTLE_MS,
-  pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
-  pongTimeoutMs: DEFAULT_PONG_TIMEOUT_MS,
-  maxWaitingSends: DEFAULT_MAX_WAITING_SENDS,
-});
 
 /** Lifecycle: idle → running → (flushing →) stopped. */
 type State = "idle" | "running" | "flushing" | "stopped";
@@ -153,19 +129,7 @@ export class MConnection {
     config: Partial<MConnConfig> = {},
     logger: Logger = nopLogger,
   ) {
-    const cfg: MConnConfig = { ...defaultMConnConfig };
-    for (const [k, v] of Object.entries(config) as [keyof MConnConfig, number | undefined][]) {
-      if (v !== undefined) cfg[k] = v;
-    }
-    if (cfg.pongTimeoutMs >= cfg.pingIntervalMs) {
-      throw new InvalidParametersError("pongTimeoutMs must be less than pingIntervalMs");
-    }
-    if (!(cfg.maxPacketMsgPayloadSize >= 2)) {
-      throw new InvalidParametersError("maxPacketMsgPayloadSize must be at least 2");
-    }
-    if (!(Number.isInteger(cfg.maxWaitingSends) && cfg.maxWaitingSends >= 0)) {
-      throw new InvalidParametersError("maxWaitingSends must be a non-negative integer");
-    }
+    const cfg = resolveMConnConfig(config);
     this.#stream = stream;
     this.#onReceive = onReceive;
     this.#onError = onError;

@@ -9,26 +9,7 @@
  * @module
  */
 import { type ByteStream, closeQuietly, writeAll } from "../../p2p/conn/stream.ts";
-
-/** One direction: queued chunks and at most one waiting reader. */
-class Lane {
-  chunks: Uint8Array[] = [];
-  eof = false;
-  #waiter: (() => void) | null = null;
-
-  push(p: Uint8Array): void {
-    this.chunks.push(p.slice());
-    this.wake();
-  }
-  wake(): void {
-    const w = this.#waiter;
-    this.#waiter = null;
-    w?.();
-  }
-  wait(): Promise<void> {
-    return new Promise((r) => (this.#waiter = r));
-  }
-}
+import { ChunkQueue } from "./chunk_queue.ts";
 
 /** An end of a {@link memPipe}: a ByteStream with inspection hooks. */
 export class MemStream implements ByteStream {
@@ -39,22 +20,15 @@ export class MemStream implements ByteStream {
   #stalled: (() => void)[] | null = null;
   peer!: MemStream;
 
-  constructor(private readonly inbound: Lane, private readonly outbound: Lane) {}
+  constructor(private readonly inbound: ChunkQueue, private readonly outbound: ChunkQueue) {}
 
   async read(p: Uint8Array): Promise<number | null> {
     for (;;) {
       if (this.closed) return null;
-      const q = this.inbound;
-      if (q.chunks.length > 0) {
-        const head = q.chunks[0];
-        const n = Math.min(head.length, p.length);
-        p.set(head.subarray(0, n));
-        if (n === head.length) q.chunks.shift();
-        else q.chunks[0] = head.subarray(n);
-        return n;
-      }
-      if (q.eof) return null;
-      await q.wait();
+      const n = this.inbound.take(p);
+      if (n !== undefined) return n;
+      if (this.inbound.eof) return null;
+      await this.inbound.wait();
     }
   }
 
@@ -70,8 +44,7 @@ export class MemStream implements ByteStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.outbound.eof = true;
-    this.outbound.wake();
+    this.outbound.end();
     this.inbound.wake();
     this.unstall();
   }
@@ -96,8 +69,8 @@ export class MemStream implements ByteStream {
 
 /** Two connected in-memory streams. */
 export function memPipe(): [MemStream, MemStream] {
-  const ab = new Lane();
-  const ba = new Lane();
+  const ab = new ChunkQueue();
+  const ba = new ChunkQueue();
   const a = new MemStream(ba, ab);
   const b = new MemStream(ab, ba);
   a.peer = b;

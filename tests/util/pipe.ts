@@ -9,29 +9,7 @@
  * @module
  */
 import type { ByteStream, RawConn } from "../../p2p/conn/stream.ts";
-
-interface Waiter {
-  resolve(): void;
-}
-
-/** One direction of a pipe: a queue of chunks and at most one waiting reader. */
-class Channel {
-  chunks: Uint8Array[] = [];
-  /** Writer side closed: EOF after the queue drains. */
-  eof = false;
-  waiter: Waiter | null = null;
-
-  push(p: Uint8Array): void {
-    this.chunks.push(p.slice());
-    this.wake();
-  }
-
-  wake(): void {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.resolve();
-  }
-}
+import { ChunkQueue } from "./chunk_queue.ts";
 
 /** Counters a test can assert on. */
 export interface PipeStats {
@@ -46,25 +24,20 @@ class PipeEnd {
   readonly stats: PipeStats = { writes: 0, bytesWritten: 0 };
   peer!: PipeEnd;
 
-  constructor(readonly inbound: Channel, readonly outbound: Channel, readonly maxWrite: number) {}
+  constructor(
+    readonly inbound: ChunkQueue,
+    readonly outbound: ChunkQueue,
+    readonly maxWrite: number,
+  ) {}
 
   async read(p: Uint8Array): Promise<number | null> {
     for (;;) {
       if (this.closed) throw new Deno.errors.BadResource("pipe end is closed");
-      const q = this.inbound;
-      if (q.chunks.length > 0) {
-        const head = q.chunks[0];
-        const n = Math.min(head.length, p.length);
-        p.set(head.subarray(0, n));
-        if (n === head.length) q.chunks.shift();
-        else q.chunks[0] = head.subarray(n);
-        return n;
-      }
-      if (q.eof) return null;
+      const n = this.inbound.take(p);
+      if (n !== undefined) return n;
+      if (this.inbound.eof) return null;
       if (p.length === 0) return 0;
-      await new Promise<void>((resolve) => {
-        q.waiter = { resolve };
-      });
+      await this.inbound.wait();
     }
   }
 
@@ -83,15 +56,18 @@ class PipeEnd {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.outbound.eof = true;
-    this.outbound.wake();
+    this.outbound.end();
     // Wake our own pending reader so it observes the local close.
     this.inbound.wake();
   }
 }
 
-/** A {@link ByteStream} end of an in-memory pipe, with write counters. */
-export class PipeStream implements ByteStream {
+/**
+ * What both kinds of pipe end share: the counters, close state, reads and close. Only `write`
+ * differs (all bytes for a ByteStream, possibly fewer for a RawConn), so only it is left to the
+ * subclasses.
+ */
+abstract class PipeEndBase {
   constructor(readonly end: PipeEnd) {}
   /** Counters of this end's writes. */
   get stats(): PipeStats {
@@ -104,6 +80,13 @@ export class PipeStream implements ByteStream {
   read(p: Uint8Array): Promise<number | null> {
     return this.end.read(p);
   }
+  close(): void {
+    this.end.close();
+  }
+}
+
+/** A {@link ByteStream} end of an in-memory pipe, with write counters. */
+export class PipeStream extends PipeEndBase implements ByteStream {
   write(p: Uint8Array): Promise<void> {
     try {
       this.end.writeSome(p);
@@ -112,25 +95,10 @@ export class PipeStream implements ByteStream {
       return Promise.reject(err);
     }
   }
-  close(): void {
-    this.end.close();
-  }
 }
 
 /** A {@link RawConn} end of an in-memory pipe; writes may be partial (`maxWriteBytes`). */
-export class PipeConn implements RawConn {
-  constructor(readonly end: PipeEnd) {}
-  /** Counters of this end's writes. */
-  get stats(): PipeStats {
-    return this.end.stats;
-  }
-  /** Whether `close()` was called on this end. */
-  get closed(): boolean {
-    return this.end.closed;
-  }
-  read(p: Uint8Array): Promise<number | null> {
-    return this.end.read(p);
-  }
+export class PipeConn extends PipeEndBase implements RawConn {
   write(p: Uint8Array): Promise<number> {
     try {
       return Promise.resolve(this.end.writeSome(p));
@@ -138,14 +106,11 @@ export class PipeConn implements RawConn {
       return Promise.reject(err);
     }
   }
-  close(): void {
-    this.end.close();
-  }
 }
 
 function makeEnds(maxWrite: number): [PipeEnd, PipeEnd] {
-  const ab = new Channel();
-  const ba = new Channel();
+  const ab = new ChunkQueue();
+  const ba = new ChunkQueue();
   const a = new PipeEnd(ba, ab, maxWrite);
   const b = new PipeEnd(ab, ba, maxWrite);
   a.peer = b;
