@@ -574,20 +574,25 @@ Deno.test("SealedStream: after a 1 MiB write and a small one, both ends hold onl
   const k1 = rand(32), k2 = rand(32);
   const a = new SealedStream(ca, k1, k2);
   const b = new SealedStream(cb, k2, k1);
+  let pending: Promise<unknown> = Promise.resolve();
   try {
     const big = rand(1 << 20);
     const [, got] = await Promise.all([a.write(big), readAllFrom(b, big.length)]);
     assert.equal(hex(got), hex(big));
     // The 1 MiB write borrowed a large sealing buffer and gave it back once written.
     assert.equal(a.bufferStats().seal, 0);
-    // The next small exchange drains the receive side, which then waits in its small buffer.
+    // The next small exchange drains the receive side: light traffic, so its next read waits
+    // in the small buffer (a read still streaming would have kept the large one).
     await a.write(Uint8Array.of(7));
     assert.deepEqual(await readAllFrom(b, 1), Uint8Array.of(7));
     assert.equal(a.bufferStats().seal, 0);
+    pending = b.read(new Uint8Array(1)).catch(() => null);
+    await new Promise((r) => setTimeout(r, 10));
     assert.ok(b.bufferStats().read <= 2 * SEALED_FRAME_SIZE, `read ${b.bufferStats().read}`);
   } finally {
     a.close();
     b.close();
+    await pending;
   }
 });
 
