@@ -5,10 +5,10 @@
  * @module
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { InvalidParametersError } from "./errors.ts";
 import { writeFileAtomic } from "../libs/tempfile.ts";
-import { ed25519Signer, type Signer } from "./conn/crypto.ts";
+import { toHex } from "../libs/bytes.ts";
+import { ed25519PubKeyToId, ed25519Signer, type Signer } from "./conn/crypto.ts";
 
 /** Length in bytes of a node ID once hex-decoded (`IDByteLength`). */
 export const ID_BYTE_LENGTH = 20;
@@ -34,18 +34,12 @@ export class KeyFileError extends InvalidParametersError {
   }
 }
 
-function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
 /** The node ID of an Ed25519 public key: lower-case hex of SHA-256(pub)[0:20]. */
 export function pubKeyToId(pub: Uint8Array): string {
   if (pub.length !== PUB_KEY_LENGTH) {
     throw new InvalidParametersError(`ed25519 public key must be 32 bytes, got ${pub.length}`);
   }
-  return toHex(sha256(pub).subarray(0, ID_BYTE_LENGTH));
+  return ed25519PubKeyToId(pub);
 }
 
 /**

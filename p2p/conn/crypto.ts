@@ -20,6 +20,7 @@ import {
   verify as nodeVerify,
 } from "node:crypto";
 import { Buffer } from "node:buffer";
+import { toHex } from "../../libs/bytes.ts";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
@@ -395,14 +396,5 @@ export function hkdfSha256Noble(ikm: Uint8Array, length: number): Uint8Array {
 
 /** The CometBFT node ID of an Ed25519 public key: hex(SHA-256(pub)[0..20)). */
 export function ed25519PubKeyToId(pub: Uint8Array): string {
-  const h = sha256(pub);
-  let s = "";
-  for (let i = 0; i < 20; i++) s += HEX_BYTE[h[i]];
-  return s;
+  return toHex(sha256(pub).subarray(0, 20));
 }
-
-/** Two lowercase hex digits of every byte value (IDs are made once per handshake). */
-const HEX_BYTE: readonly string[] = Array.from(
-  { length: 256 },
-  (_, b) => b.toString(16).padStart(2, "0"),
-);
