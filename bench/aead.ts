@@ -23,6 +23,7 @@ import {
   TOTAL_FRAME_SIZE,
 } from "../p2p/conn/frame.ts";
 import { thirdPartyAeads } from "./util/aead_candidates.ts";
+import { medianRange } from "./util/compare.ts";
 
 const quick = Deno.args.includes("--quick");
 const ROUNDS = quick ? 3 : 5;
@@ -143,12 +144,6 @@ function runSlice(fn: () => number): Sample | undefined {
   };
 }
 
-function range(xs: number[], digits = 0): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 async function main() {
   const cands: Candidate[] = [
     perFrame("node:crypto per frame (before this change)", nativeAead(key)),
@@ -182,9 +177,9 @@ async function main() {
     const line = (what: string, xs: Sample[]) =>
       xs.length === 0
         ? ""
-        : `  ${what} MB/cpu-s ${range(xs.map((x) => x.cpuMBs))}, µs-cpu/frame ${
-          range(xs.map((x) => x.cpuUsPerFrame), 2)
-        }, wall MB/s ${range(xs.map((x) => x.wallMBs))}`;
+        : `  ${what} MB/cpu-s ${medianRange(xs.map((x) => x.cpuMBs))}, µs-cpu/frame ${
+          medianRange(xs.map((x) => x.cpuUsPerFrame), 2)
+        }, wall MB/s ${medianRange(xs.map((x) => x.wallMBs))}`;
     console.log(`aead ${c.name}:`);
     for (const l of [line("seal", seal), line("open", open)]) if (l) console.log(l);
   }

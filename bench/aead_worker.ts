@@ -11,6 +11,7 @@
  */
 import process from "node:process";
 import { FrameOpener, FrameSealer, SEALED_FRAME_SIZE } from "../p2p/conn/frame.ts";
+import { medianRange } from "./util/compare.ts";
 
 const quick = Deno.args.includes("--quick");
 const N = 64;
@@ -81,11 +82,6 @@ function viaWorker(inflight: number): Promise<Fig> {
   }).finally(() => w.terminate());
 }
 
-function st(xs: number[], d: number): string {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor(s.length / 2)].toFixed(d)} [${s[0].toFixed(d)}-${s.at(-1)!.toFixed(d)}]`;
-}
-
 const variants: [string, () => Promise<Fig>][] = [
   ["main thread, in place", inline],
   ["worker, 1 batch in flight", () => viaWorker(1)],
@@ -100,8 +96,10 @@ for (let r = 0; r < ROUNDS; r++) {
 console.log(`aead_worker: ${BATCHES} batches of ${N} frames; median [range] of ${ROUNDS} rounds`);
 for (const [name, figs] of res) {
   console.log(
-    `aead_worker ${name}: MB/s ${st(figs.map((f) => f.mbps), 0)}, main-thread CPU µs/frame ${
-      st(figs.map((f) => f.mainUs), 2)
-    }, all-threads CPU µs/frame ${st(figs.map((f) => f.allUs), 2)}`,
+    `aead_worker ${name}: MB/s ${
+      medianRange(figs.map((f) => f.mbps), 0)
+    }, main-thread CPU µs/frame ${
+      medianRange(figs.map((f) => f.mainUs), 2)
+    }, all-threads CPU µs/frame ${medianRange(figs.map((f) => f.allUs), 2)}`,
   );
 }

@@ -21,6 +21,7 @@ import { buildGoPeer, hasGo } from "../tests/interop/go_peer.ts";
 import { readProcCpuMs, type ReadyChild, spawnReadyChild } from "./util/proc.ts";
 import { v8FlagsArgs } from "./util/node_flags.ts";
 import { receiveBulk, sendBulk } from "./util/sc_bulk.ts";
+import { medianRange } from "./util/compare.ts";
 
 const quick = Deno.args.includes("--quick");
 const TOTAL_MIB = quick ? 128 : 512;
@@ -199,12 +200,6 @@ async function runOnce(r: Receiver, peers: number): Promise<Fig> {
   }
 }
 
-function stats(xs: number[], digits: number): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 async function main(): Promise<void> {
   const receivers: Receiver[] = hasGo() ? ["ours-1t", "ours-2t", "go"] : ["ours-1t", "ours-2t"];
   console.log(
@@ -223,17 +218,19 @@ async function main(): Promise<void> {
     for (const r of receivers) {
       const f = figs.get(r)!;
       console.log(
-        `  ${r.padEnd(8)} ${stats(f.map((x) => x.mbps), 0)} MB/s, receiver ${
-          stats(f.map((x) => x.recvCpuMsPerMiB), 2)
-        } CPU ms/MiB, ${stats(f.map((x) => x.recvCpuPct), 0)}% of a core`,
+        `  ${r.padEnd(8)} ${medianRange(f.map((x) => x.mbps), 0)} MB/s, receiver ${
+          medianRange(f.map((x) => x.recvCpuMsPerMiB), 2)
+        } CPU ms/MiB, ${medianRange(f.map((x) => x.recvCpuPct), 0)}% of a core`,
       );
     }
     const one = figs.get("ours-1t")!;
     for (const r of receivers.filter((x) => x !== "ours-1t")) {
       const f = figs.get(r)!;
       console.log(
-        `  ${r}/ours-1t MB/s ${stats(f.map((x, i) => x.mbps / one[i].mbps), 2)}` +
-          (r === "go" ? `; ours-1t/go ${stats(one.map((x, i) => x.mbps / f[i].mbps), 2)}` : ""),
+        `  ${r}/ours-1t MB/s ${medianRange(f.map((x, i) => x.mbps / one[i].mbps), 2)}` +
+          (r === "go"
+            ? `; ours-1t/go ${medianRange(one.map((x, i) => x.mbps / f[i].mbps), 2)}`
+            : ""),
       );
     }
   }

@@ -23,6 +23,7 @@ import { EchoReactor, makeEchoNode } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 import { connectClients } from "./util/handshake_clients.ts";
+import { medianRangeWith } from "./util/compare.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const PEERS = Number(arg("peers") ?? 1000);
@@ -306,21 +307,19 @@ if (import.meta.main) {
     }
     const per = (r: { base: number; loaded: number }) => (r.loaded - r.base) / PEERS;
     const kib = (bytes: number) => (bytes / 1024).toFixed(1);
-    const st = (xs: number[], f: (x: number) => string) => {
-      const s = [...xs].sort((a, b) => a - b);
-      return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-    };
     const oursPer = (o: Ours, k: keyof Ours, f: keyof Sample) =>
       per({ base: o[k].base[f], loaded: o[k].loaded[f] });
     const report = (label: string, ok: keyof Ours, gk: keyof GoMem) => {
       const o = ourss.map((x) => oursPer(x, ok, "rss"));
       const g = gos.map((x) => per(x[gk]));
       console.log(
-        `idle_peers ${label}: switchyard ${st(o, kib)} KiB/peer (V8 heap ${
-          st(ourss.map((x) => oursPer(x, ok, "heap")), kib)
-        }, ArrayBuffers ${st(ourss.map((x) => oursPer(x, ok, "external")), kib)}), go ${
-          st(g, kib)
-        } KiB/peer, switchyard/go ${st(o.map((x, i) => x / g[i]), (x) => x.toFixed(2))}`,
+        `idle_peers ${label}: switchyard ${medianRangeWith(o, kib)} KiB/peer (V8 heap ${
+          medianRangeWith(ourss.map((x) => oursPer(x, ok, "heap")), kib)
+        }, ArrayBuffers ${
+          medianRangeWith(ourss.map((x) => oursPer(x, ok, "external")), kib)
+        }), go ${medianRangeWith(g, kib)} KiB/peer, switchyard/go ${
+          medianRangeWith(o.map((x, i) => x / g[i]), (x) => x.toFixed(2))
+        }`,
       );
     };
     console.log(
@@ -328,8 +327,8 @@ if (import.meta.main) {
         nodeV8Flags().join(" ")
       }]; ${PEERS} idle peers, RSS growth per peer, median [range] of ${REPS} reps ` +
         `(order alternated); base RSS switchyard ${
-          st(ourss.map((x) => x.plain.base.rss), mib)
-        } MiB, go ${st(gos.map((x) => x.plain.base), mib)} MiB`,
+          medianRangeWith(ourss.map((x) => x.plain.base.rss), mib)
+        } MiB, go ${medianRangeWith(gos.map((x) => x.plain.base), mib)} MiB`,
     );
     report("after plain gc() both sides (headline)", "plain", "plain");
     report("after memory-reducing gc / Go GC+FreeOSMemory", "reduced", "freed");

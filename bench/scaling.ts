@@ -21,6 +21,7 @@ import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { readProcCpuMs, readProcMemory, spawnReadyChild } from "./util/proc.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 import { connectClients } from "./util/handshake_clients.ts";
+import { medianRange } from "./util/compare.ts";
 
 const arg = (name: string) => Deno.args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = Deno.args.includes("--quick");
@@ -136,12 +137,6 @@ async function measure(side: "ours" | "go", peers: number): Promise<Figure> {
   }
 }
 
-function st(xs: number[], digits: number): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 async function main(): Promise<void> {
   console.log(
     `scaling: node V8 flags [${
@@ -162,13 +157,13 @@ async function main(): Promise<void> {
         go.push(await measure("go", peers));
       }
     }
-    const ratio = (k: keyof Figure) => st(ours.map((o, i) => o[k] / go[i][k]), 2);
+    const ratio = (k: keyof Figure) => medianRange(ours.map((o, i) => o[k] / go[i][k]), 2);
     console.log(
-      `scaling ${peers} peers: CPU% switchyard ${st(ours.map((o) => o.cpuPct), 1)}, go ${
-        st(go.map((g) => g.cpuPct), 1)
+      `scaling ${peers} peers: CPU% switchyard ${medianRange(ours.map((o) => o.cpuPct), 1)}, go ${
+        medianRange(go.map((g) => g.cpuPct), 1)
       }, switchyard/go ${ratio("cpuPct")}; RSS MiB switchyard ${
-        st(ours.map((o) => o.rssMiB), 1)
-      }, go ${st(go.map((g) => g.rssMiB), 1)}, switchyard/go ${ratio("rssMiB")}`,
+        medianRange(ours.map((o) => o.rssMiB), 1)
+      }, go ${medianRange(go.map((g) => g.rssMiB), 1)}, switchyard/go ${ratio("rssMiB")}`,
     );
   }
 }

@@ -21,6 +21,7 @@ import process from "node:process";
 import { readProcCpuMs, spawnReadyChild } from "./util/proc.ts";
 import { v8FlagsArgs } from "./util/node_flags.ts";
 import { receiveBulk, sendBulk } from "./util/sc_bulk.ts";
+import { medianRange } from "./util/compare.ts";
 
 type Mode = "bulk-raw" | "bulk-sc" | "bulk-sc-native" | "hs-sc" | "hs-sc-ni";
 
@@ -259,12 +260,6 @@ async function goHandshakes(conc: number): Promise<Hs> {
   };
 }
 
-function stats(xs: number[], digits = 0): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 /**
  * Runs `a` and `b` REPS times, alternating which goes first; prints each figure of both and the
  * per-repetition ratio a/b as median [range].
@@ -293,8 +288,10 @@ async function figPair<T extends object>(
     const x = as.map((v) => v[k] as number);
     const y = bs.map((v) => v[k] as number);
     console.log(
-      `  ${k}: ${aName} ${stats(x, digits)} ${unit}, ${bName} ${stats(y, digits)} ${unit}, ` +
-        `${aName}/${bName} ${stats(x.map((v, i) => v / y[i]), 2)}`,
+      `  ${k}: ${aName} ${medianRange(x, digits)} ${unit}, ${bName} ${
+        medianRange(y, digits)
+      } ${unit}, ` +
+        `${aName}/${bName} ${medianRange(x.map((v, i) => v / y[i]), 2)}`,
     );
   }
 }

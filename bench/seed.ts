@@ -21,7 +21,7 @@
  */
 import { NetAddress } from "../p2p/netaddress.ts";
 import { buildGoPeer, hasGo, MISSING_GO_MESSAGE } from "../tests/interop/go_peer.ts";
-import { compareLine } from "./util/compare.ts";
+import { compareLine, medianRange } from "./util/compare.ts";
 import { runClients, writeBook } from "./util/seed_clients.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
 import {
@@ -151,18 +151,12 @@ async function runGo(dir: string, book: string): Promise<SeedResult> {
   return await runSeed("go", child);
 }
 
-function st(xs: number[], digits: number): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 /** `name: ours X, go Y, ours/go R` as median [range] over the repetitions. */
 function line(name: string, ours: number[], go: number[], unit: string, digits: number): string {
   const ratios = ours.map((o, i) => o / go[i]);
-  return `${name}: ours ${st(ours, digits)} ${unit}, go ${st(go, digits)} ${unit}, ours/go ${
-    st(ratios, 2)
-  } (median [range] of ${REPS} alternating reps)`;
+  return `${name}: ours ${medianRange(ours, digits)} ${unit}, go ${
+    medianRange(go, digits)
+  } ${unit}, ours/go ${medianRange(ratios, 2)} (median [range] of ${REPS} alternating reps)`;
 }
 
 async function main(): Promise<void> {

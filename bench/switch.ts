@@ -17,6 +17,7 @@ import type { MConnConfig } from "../p2p/conn/mconnection.ts";
 import { EchoReactor, makeEchoNode, patternPayload } from "../tests/util/echo_reactor.ts";
 import { buildGoPeer, serveArgs } from "../tests/interop/go_peer.ts";
 import { nodeV8Flags, v8FlagsArgs } from "./util/node_flags.ts";
+import { medianRange } from "./util/compare.ts";
 
 const quick = Deno.args.includes("--quick");
 const throttleArg = Deno.args.find((a) => a.startsWith("--flush-throttle-ms="));
@@ -227,18 +228,12 @@ async function runGo(): Promise<Result> {
 /** Repetitions of each side; the order alternates (Go first, then switchyard first, ...). */
 const REPS = 3;
 
-function stats(xs: number[], digits: number): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (x: number) => x.toFixed(digits);
-  return `${f(s[Math.floor(s.length / 2)])} [${f(s[0])}-${f(s.at(-1)!)}]`;
-}
-
 /** Median [range] of both sides and of the per-repetition ratio switchyard/go. */
 function line(what: string, ours: number[], go: number[], unit: string, digits: number): string {
   const ratios = ours.map((x, i) => x / go[i]);
-  return `switch ${what}: switchyard ${stats(ours, digits)} ${unit}, go ${
-    stats(go, digits)
-  } ${unit}, switchyard/go ${stats(ratios, 2)}`;
+  return `switch ${what}: switchyard ${medianRange(ours, digits)} ${unit}, go ${
+    medianRange(go, digits)
+  } ${unit}, switchyard/go ${medianRange(ratios, 2)}`;
 }
 
 if (import.meta.main) {

@@ -32,3 +32,14 @@ export function compareLine(
   const ratio = go === 0 ? "n/a" : (ours / go).toFixed(2);
   return `${head}, go ${fmtNum(go)} ${unit}, ours/go ${ratio} (${better} is better)`;
 }
+
+/** `median [min-max]` of `xs`, each figure through `fmt` (the benchmarks' range notation). */
+export function medianRangeWith(xs: readonly number[], fmt: (x: number) => string): string {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${fmt(s[Math.floor(s.length / 2)])} [${fmt(s[0])}-${fmt(s.at(-1)!)}]`;
+}
+
+/** {@link medianRangeWith} with `digits` decimals. */
+export function medianRange(xs: readonly number[], digits = 0): string {
+  return medianRangeWith(xs, (x) => x.toFixed(digits));
+}
