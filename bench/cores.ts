@@ -147,8 +147,9 @@ async function startReceiver(r: Receiver): Promise<ReadyChild> {
 async function runOnce(r: Receiver, peers: number): Promise<Fig> {
   const recv = await startReceiver(r);
   const total = TOTAL_MIB * 1024 * 1024;
-  const sender = new Deno.Command(Deno.execPath(), {
-    args: [
+  try {
+    // Ready once every connection is handshaken; sends on "go".
+    const sender = await spawnReadyChild("bulk sender", Deno.execPath(), [
       "run",
       "--allow-all",
       ...v8FlagsArgs(),
@@ -157,45 +158,23 @@ async function runOnce(r: Receiver, peers: number): Promise<Fig> {
       String(recv.ready.port),
       String(peers),
       String(total),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = sender.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  const nextEvent = async (): Promise<Record<string, unknown>> => {
-    for (;;) {
-      const nl = buf.indexOf("\n");
-      if (nl >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith("{")) return JSON.parse(line);
-        continue;
-      }
-      const { value, done } = await lines.read();
-      if (done) throw new Error("sender exited early");
-      buf += value;
+    ], { inheritStderr: true, readyTimeoutMs: 60_000 });
+    try {
+      const cpu0 = readProcCpuMs(recv.pid);
+      const t0 = performance.now();
+      await sender.send("go\n");
+      const res = await sender.nextEvent();
+      const ms = performance.now() - t0;
+      const cpu = readProcCpuMs(recv.pid) - cpu0;
+      return {
+        mbps: res.mbps as number,
+        recvCpuMsPerMiB: cpu / TOTAL_MIB,
+        recvCpuPct: (100 * cpu) / ms,
+      };
+    } finally {
+      await sender.stop();
     }
-  };
-  try {
-    await nextEvent(); // every connection handshaken
-    const cpu0 = readProcCpuMs(recv.pid);
-    const t0 = performance.now();
-    const stdin = sender.stdin.getWriter();
-    await stdin.write(new TextEncoder().encode("go\n"));
-    const res = await nextEvent();
-    const ms = performance.now() - t0;
-    const cpu = readProcCpuMs(recv.pid) - cpu0;
-    await stdin.close();
-    return {
-      mbps: res.mbps as number,
-      recvCpuMsPerMiB: cpu / TOTAL_MIB,
-      recvCpuPct: (100 * cpu) / ms,
-    };
   } finally {
-    await lines.cancel().catch(() => {});
-    await sender.status;
     await recv.stop();
   }
 }

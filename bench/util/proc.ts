@@ -70,7 +70,17 @@ export interface ReadyChild {
   readonly ready: Record<string, unknown>;
   /** Closes stdin (the child's signal to stop), waits for exit; SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<Deno.CommandStatus>;
+  /** Writes `text` to the child's stdin (for children that take commands there). */
+  send(text: string): Promise<void>;
+  /**
+   * The next JSON event line after the ready line (the last {@link MAX_QUEUED_EVENTS} unread
+   * ones are kept); rejects once stdout closed with none left.
+   */
+  nextEvent(): Promise<Record<string, unknown>>;
 }
+
+/** Unread events kept per child: children that report continuously must not grow the queue. */
+const MAX_QUEUED_EVENTS = 64;
 
 /** The child exited or timed out before its ready line. */
 export class ChildNotReadyError extends Error {
@@ -82,8 +92,8 @@ export class ChildNotReadyError extends Error {
 
 /**
  * Spawns `cmd args` (stdin piped, stdout parsed as JSON lines, stderr discarded unless
- * `inheritStderr`) and resolves once it prints a line whose `event` is `ready`. Later stdout
- * lines are read and dropped until the child exits.
+ * `inheritStderr`) and resolves once it prints a line whose `event` is `ready`. Later JSON lines
+ * are queued for {@link ReadyChild.nextEvent}; other output is dropped.
  */
 export async function spawnReadyChild(
   what: string,
@@ -99,6 +109,10 @@ export async function spawnReadyChild(
   }).spawn();
   const stdin = child.stdin.getWriter();
   const ready = Promise.withResolvers<Record<string, unknown>>();
+  let isReady = false;
+  const events: Record<string, unknown>[] = [];
+  let waiter: PromiseWithResolvers<void> | undefined;
+  let ended = false;
   const pump = (async () => {
     let buf = "";
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
@@ -110,8 +124,13 @@ export async function spawnReadyChild(
         if (!line.startsWith("{")) continue;
         try {
           const ev = JSON.parse(line) as Record<string, unknown>;
-          if (ev.event === "ready") ready.resolve(ev);
-          else if (ev.event === "error") {
+          if (isReady) {
+            if (events.push(ev) > MAX_QUEUED_EVENTS) events.shift();
+            waiter?.resolve();
+          } else if (ev.event === "ready") {
+            isReady = true;
+            ready.resolve(ev);
+          } else if (ev.event === "error") {
             ready.reject(new ChildNotReadyError(what, String(ev.error)));
           }
         } catch {
@@ -120,7 +139,18 @@ export async function spawnReadyChild(
       }
     }
     ready.reject(new ChildNotReadyError(what, "stdout closed"));
+    ended = true;
+    waiter?.resolve();
   })();
+  const nextEvent = async (): Promise<Record<string, unknown>> => {
+    while (events.length === 0) {
+      if (ended) throw new Error(`${what}: stdout closed before the next event`);
+      waiter = Promise.withResolvers<void>();
+      await waiter.promise;
+    }
+    return events.shift()!;
+  };
+  const send = (text: string) => stdin.write(new TextEncoder().encode(text));
   let stopping: Promise<Deno.CommandStatus> | undefined;
   const stop = (graceMs = 5_000): Promise<Deno.CommandStatus> => {
     stopping ??= (async () => {
@@ -153,7 +183,7 @@ export async function spawnReadyChild(
         );
       }),
     ]);
-    return { pid: child.pid, ready: ev, stop };
+    return { pid: child.pid, ready: ev, stop, send, nextEvent };
   } catch (err) {
     await stop(1_000);
     throw err;
