@@ -167,18 +167,11 @@ export class Channel {
   }
 
   /**
-   * Adds one received PacketMsg; returns the complete message on `eof` (a fresh array the
+   * Adds one received PacketMsg whose data is `buf[start, end)` (offsets, so no view is made for
+   * a message that fits one packet); returns the complete message on `eof` (a fresh array the
    * receiver may keep) or null. Throws {@link RecvCapacityError} on overflow.
    */
-  recvPacketMsg(eof: boolean, data: Uint8Array): Uint8Array | null {
-    return this.recvPacketMsgFrom(eof, data, 0, data.length);
-  }
-
-  /**
-   * {@link recvPacketMsg} of the data `buf[start, end)` (the receive routine's hot path: no view
-   * is made for a message that fits one packet).
-   */
-  recvPacketMsgFrom(eof: boolean, buf: Uint8Array, start: number, end: number): Uint8Array | null {
+  recvPacketMsg(eof: boolean, buf: Uint8Array, start: number, end: number): Uint8Array | null {
     const total = this.#recvLen + (end - start);
     if (total > this.desc.recvMessageCapacity) {
       throw new RecvCapacityError(this.desc.id, this.desc.recvMessageCapacity, total);

@@ -270,7 +270,7 @@ export class Receiver {
         }
         let msg: Uint8Array | null;
         try {
-          msg = ch.recvPacketMsgFrom(pkt.eof, buf, pkt.dataStart, pkt.dataEnd);
+          msg = ch.recvPacketMsg(pkt.eof, buf, pkt.dataStart, pkt.dataEnd);
         } catch (err) {
           if (err instanceof RecvCapacityError) {
             this.#host.fail({
