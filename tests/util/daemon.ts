@@ -10,6 +10,7 @@
  */
 import { freePort } from "../interop/cometbft.ts";
 import { RpcClient } from "../../rpc/client.ts";
+import { eventually } from "./eventually.ts";
 
 /** Project root (where deno.json and main.ts are), with a trailing slash. */
 export const ROOT = new URL("../..", import.meta.url).pathname;
@@ -70,21 +71,16 @@ export async function runCli(args: string[], opts: { timeoutMs?: number } = {}):
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Polls `fn` every 100 ms until it returns something other than undefined; bounded. */
-export async function waitFor<T>(
+/**
+ * Polls `fn` every 100 ms until it returns something other than undefined; bounded. A throw
+ * from `fn` fails the wait at once.
+ */
+export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
   timeoutMs = WAIT_TIMEOUT_MS,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+  return eventually(what, fn, { timeoutMs, pollMs: POLL_MS, failOnError: true });
 }
 
 /** A running daemon subprocess. */

@@ -1,9 +1,8 @@
 /**
- * Bounded polling for the interop tests, whose conditions are read from Go nodes over RPC: a
- * probe that throws (an RPC not up yet, a node restarting) counts as "not yet", not as a
- * failure, and the last such error is kept for the timeout message. Shared by
- * tests/interop_lines_test.ts and tests/interop_reactors_test.ts, which only differ in their
- * bounds.
+ * Bounded polling, the one loop behind the tests' waits: the interop tests read their conditions
+ * from Go nodes over RPC, where a probe that throws (an RPC not up yet, a node restarting) counts
+ * as "not yet" and the last such error is kept for the timeout message; the daemon tests'
+ * `waitFor` (tests/util/daemon.ts) lets a throwing probe fail the wait at once.
  * @module
  */
 
@@ -13,6 +12,8 @@ export interface EventuallyOptions {
   timeoutMs?: number;
   /** Pause between probes (default 200 ms). */
   pollMs?: number;
+  /** A probe that throws ends the wait with its error instead of counting as "not yet". */
+  failOnError?: boolean;
 }
 
 /**
@@ -21,8 +22,8 @@ export interface EventuallyOptions {
  */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, pollMs = 200 }: EventuallyOptions = {},
+  probe: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 30_000, pollMs = 200, failOnError = false }: EventuallyOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -31,10 +32,13 @@ export async function eventually<T>(
       const v = await probe();
       if (v !== undefined) return v;
     } catch (e) {
+      if (failOnError) throw e;
       last = e;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`,
+      );
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
