@@ -17,7 +17,7 @@ import { ExitCode } from "./command.ts";
 import { NodeKey } from "../p2p/key.ts";
 import { RpcClient } from "../rpc/client.ts";
 import { findCometbft } from "./demo_cometbft.ts";
-import { sleep } from "../p2p/conn/flowrate.ts";
+import { sleep } from "../libs/sleep.ts";
 import { type DemoProcess, SIGINT_SETTLE_MS, startProcess } from "./demo_process.ts";
 
 /** Chain ID of the demo network. */

@@ -15,6 +15,7 @@
  * @module
  */
 import type { Logger } from "./log.ts";
+import { sleep } from "./sleep.ts";
 
 /** First pause after an fd-exhaustion error (Go's http.Server tempDelay starts at 5 ms). */
 export const ACCEPT_BACKOFF_MIN_MS = 5;
@@ -134,7 +135,7 @@ export class Acceptor<C extends Deno.Conn = Deno.Conn> {
         this.#delayMs = this.#delayMs === 0
           ? ACCEPT_BACKOFF_MIN_MS
           : Math.min(this.#delayMs * 2, ACCEPT_BACKOFF_MAX_MS);
-        await pause(this.#delayMs, signal);
+        await sleep(this.#delayMs, signal);
         continue;
       }
       this.#delayMs = 0; // as Go: the next error starts the back-off over
@@ -153,17 +154,4 @@ export function remoteAddrString(conn: Deno.Conn): string {
   } catch {
     return "?";
   }
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

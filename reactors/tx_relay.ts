@@ -43,6 +43,7 @@ import { filterMempoolMsgBytes, txsMessageSize } from "./tx_filter.ts";
 import { DEFAULT_TX_CACHE_SIZE, toUpperHex, TxCache, type TxEntry, txHash } from "./tx_cache.ts";
 import { peerHeightOf } from "./peer_state.ts";
 import { PeerOutbox } from "./tx_outbox.ts";
+import { sleep } from "../libs/sleep.ts";
 
 /** Mempool channel id (Go `mempool.MempoolChannel`). */
 export const MEMPOOL_CHANNEL = 0x30;
@@ -385,7 +386,8 @@ export class TxRelay extends BaseReactor {
     try {
       while (!this.#eligible(peer, entry)) {
         if (performance.now() - entry.admittedAt > this.#catchupTtlMs) return false;
-        if (!(await sleep(PEER_CATCHUP_SLEEP_MS, signal))) return false;
+        await sleep(PEER_CATCHUP_SLEEP_MS, signal);
+        if (signal.aborted) return false;
       }
       return true;
     } finally {
@@ -406,27 +408,12 @@ export class TxRelay extends BaseReactor {
       });
       if (ok) return true;
       if (signal.aborted || !peer.isRunning || attempt === SEND_RETRIES) return false;
-      if (!(await sleep(backoff, signal))) return false;
+      await sleep(backoff, signal);
+      if (signal.aborted) return false;
       backoff *= 2;
     }
     return false;
   }
-}
-
-/** Resolves true after `ms`, or false at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** A `currentHeight()` of a reactor (or of a test recorder's `inner`), if it has one. */

@@ -1,11 +1,6 @@
 import { assert, assertEquals } from "./util/assert.ts";
-import {
-  FlowMonitor,
-  flowStatusToJSON,
-  goTimeString,
-  msToNsString,
-  sleep,
-} from "../p2p/conn/flowrate.ts";
+import { FlowMonitor, flowStatusToJSON, goTimeString, msToNsString } from "../p2p/conn/flowrate.ts";
+import { sleep } from "../libs/sleep.ts";
 
 function fakeClock() {
   const c = { t: 1000, now: () => c.t };

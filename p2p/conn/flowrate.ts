@@ -6,6 +6,7 @@
  * `round(rate × sample period)`, and otherwise waits for the next sample.
  * @module
  */
+import { sleep } from "../../libs/sleep.ts";
 
 /** Resolution of the monitor clock (Go: `clockRate`). */
 export const CLOCK_RESOLUTION_MS = 20;
@@ -210,20 +211,6 @@ export class FlowMonitor {
     this.#sBytes = 0;
     this.#sLast = sampleTime;
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects, never leaks a timer). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Go-JSON shape of a {@link FlowStatus} (spec §16.6): int64s and durations (ns) as strings. */
