@@ -13,7 +13,13 @@ import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import { type Daemon, fdCount, spawnDaemon, waitFor } from "./util/daemon.ts";
 import { freePort } from "./interop/cometbft.ts";
-import { handshakePeer, pings, rawConnect, waitClosed, writeQuietly } from "./util/hostile.ts";
+import {
+  faultedP2pClient,
+  handshakePeer,
+  rawConnect,
+  waitClosed,
+  writeQuietly,
+} from "./util/hostile.ts";
 import {
   type Fault,
   type FaultedConnection,
@@ -48,20 +54,8 @@ function logText(d: Daemon): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A p2p client through the proxy: handshake, a packet, idle, another packet, then wait. */
-async function p2pClient(port: number): Promise<void> {
-  let peer: Awaited<ReturnType<typeof handshakePeer>> | undefined;
-  try {
-    peer = await handshakePeer(port, { network: NETWORK, channels: [CHAT_CHANNEL] });
-    await peer.sc.write(pings(1));
-    await sleep(IDLE_MS + 300);
-    await peer.sc.write(pings(1));
-    await waitClosed(peer.sc, CLIENT_MS);
-  } catch {
-    // The fault is meant to break things; the daemon's side is what the test checks.
-  } finally {
-    peer?.close();
-  }
-}
+const p2pClient = (port: number) =>
+  faultedP2pClient(port, { network: NETWORK, channels: [CHAT_CHANNEL] }, IDLE_MS + 300, CLIENT_MS);
 
 /** An HTTP client through the proxy: a request, idle, another request, then wait. */
 async function httpClient(port: number): Promise<void> {

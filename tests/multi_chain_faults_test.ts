@@ -17,10 +17,10 @@ import { assert, assertEquals } from "./util/assert.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import { type Daemon, fdCount, spawnDaemon, waitFor } from "./util/daemon.ts";
 import {
+  faultedP2pClient,
   handshakePeer,
   type HostilePeer,
   packetMsg,
-  pings,
   rawConnect,
   waitClosed,
 } from "./util/hostile.ts";
@@ -74,20 +74,8 @@ function portOf(c: ChainEntry): number {
 }
 
 /** A p2p client through the proxy: handshake, a packet, idle, another packet, then wait. */
-async function p2pClient(port: number): Promise<void> {
-  let peer: HostilePeer | undefined;
-  try {
-    peer = await handshakePeer(port, { network: ALPHA });
-    await peer.sc.write(pings(1));
-    await sleep(IDLE_MS + 300);
-    await peer.sc.write(pings(1));
-    await waitClosed(peer.sc, CLIENT_MS);
-  } catch {
-    // The fault is meant to break things; the daemon's side is what the test checks.
-  } finally {
-    peer?.close();
-  }
-}
+const p2pClient = (port: number) =>
+  faultedP2pClient(port, { network: ALPHA }, IDLE_MS + 300, CLIENT_MS);
 
 /** Every fault at `phase` against `port`, each through its own proxy, all at once. */
 async function runBatch(port: number, phase: typeof PHASES[number]) {

@@ -148,6 +148,31 @@ export async function handshakePeer(port: number, opts: HandshakeOptions): Promi
   }
 }
 
+/**
+ * The p2p client of the fault runs (through the fault proxy): handshake, a packet, `quietMs` of
+ * quiet, another packet, then up to `closeMs` for the daemon to close. Every failure is
+ * swallowed: the fault is meant to break things; the daemon's side is what the tests check.
+ */
+export async function faultedP2pClient(
+  port: number,
+  opts: HandshakeOptions,
+  quietMs: number,
+  closeMs: number,
+): Promise<void> {
+  let peer: HostilePeer | undefined;
+  try {
+    peer = await handshakePeer(port, opts);
+    await peer.sc.write(pings(1));
+    await new Promise((r) => setTimeout(r, quietMs));
+    await peer.sc.write(pings(1));
+    await waitClosed(peer.sc, closeMs);
+  } catch {
+    // See above: the daemon's side is checked.
+  } finally {
+    peer?.close();
+  }
+}
+
 /** A delimited Packet holding `body` (the MConnection wire unit). */
 export function delimited(body: Uint8Array): Uint8Array {
   const len = encodeUvarint(body.length);
