@@ -15,17 +15,14 @@ import { ReloadSignal } from "../node/reload.ts";
 import { createLogger } from "../libs/log.ts";
 import { withTempDir } from "./util/temp_dir.ts";
 import {
-  childEnv,
-  CLI_PERMS,
-  Daemon,
+  type Daemon,
   fdCount,
-  ROOT,
+  launchDaemon,
   spawnDaemon,
   START_TIMEOUT_MS,
   waitFor,
 } from "./util/daemon.ts";
 import { multiChainConfig, type TestChain, writeConfig } from "./util/multi_chain.ts";
-import { freePort } from "./interop/cometbft.ts";
 import { rawConnect } from "./util/hostile.ts";
 
 const ALPHA: TestChain = { name: "default", chainId: "alpha-1" };
@@ -328,32 +325,6 @@ Deno.test("reload attacks: storms on a half-written file, a taken port, key file
   }, "sy_reload_attack_");
 });
 
-/** Spawns the daemon without waiting for it (spawnDaemon waits until RPC answers). */
-function spawnRaw(home: string, rpcPort: number, p2pPort: number): Daemon {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...CLI_PERMS,
-      "main.ts",
-      "node",
-      "--home",
-      home,
-      "--p2p.laddr",
-      `tcp://127.0.0.1:${p2pPort}`,
-      "--rpc.laddr",
-      `tcp://127.0.0.1:${rpcPort}`,
-      ...FLAGS,
-    ],
-    cwd: ROOT,
-    env: childEnv(),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return new Daemon(home, rpcPort, p2pPort, child);
-}
-
 /** Extra chains of the start-up case: enough that building and starting them takes a while. */
 const MANY = 40;
 
@@ -361,7 +332,7 @@ Deno.test("SIGHUP during start-up and during stop neither kills nor wedges the d
   await withTempDir(async (home) => {
     const extra = Array.from({ length: MANY }, (_, i) => ({ name: `c${i}`, chainId: `c-${i}` }));
     await writeConfig(home, multiChainConfig([ALPHA, ...extra]));
-    const d = spawnRaw(home, freePort(), freePort());
+    const d = launchDaemon(home, { flags: FLAGS });
     try {
       // From the first output (our code runs) until every chain has started: a SIGHUP every
       // 5 ms.

@@ -198,6 +198,31 @@ export interface DaemonOptions {
  * answers. On a start-up failure the process is gone before this throws.
  */
 export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promise<Daemon> {
+  const d = launchDaemon(home, opts);
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (d.hasExited) {
+      await d.exited();
+      throw new Error(`daemon exited during start-up:\n${d.output}`);
+    }
+    try {
+      await d.rpc.call("health");
+      return d;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        await d.stop("SIGKILL");
+        throw new Error(`daemon RPC did not come up: ${(e as Error).message}\n${d.output}`);
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+}
+
+/**
+ * Starts the daemon as {@link spawnDaemon} does, without waiting for it (for tests that act
+ * during start-up).
+ */
+export function launchDaemon(home: string, opts: DaemonOptions = {}): Daemon {
   const rpcPort = freePort();
   const p2pPort = freePort();
   const args = [
@@ -235,24 +260,7 @@ export async function spawnDaemon(home: string, opts: DaemonOptions = {}): Promi
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const d = new Daemon(home, rpcPort, p2pPort, child);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (d.hasExited) {
-      await d.exited();
-      throw new Error(`daemon exited during start-up:\n${d.output}`);
-    }
-    try {
-      await d.rpc.call("health");
-      return d;
-    } catch (e) {
-      if (Date.now() > deadline) {
-        await d.stop("SIGKILL");
-        throw new Error(`daemon RPC did not come up: ${(e as Error).message}\n${d.output}`);
-      }
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-  }
+  return new Daemon(home, rpcPort, p2pPort, child);
 }
 
 /** Stops every daemon given (SIGTERM), in parallel; returns their exit codes in order. */
